@@ -1,0 +1,156 @@
+//! The client: enqueue jobs and administer stored ones.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::backend::{Backend, InsertMode, StoredSchedule};
+use crate::builder::JobBuilder;
+use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result};
+
+/// The default limit on a job's encoded arguments: 1 MiB.
+pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Enqueues jobs and reads and administers stored ones.
+///
+/// Cheap to clone (a shared handle), `Send + Sync`: keep one in your
+/// application state.
+///
+/// ```
+/// use jobs_core::{job, Client, JobState};
+/// use jobs_memory::MemoryBackend;
+///
+/// #[job]
+/// async fn resize_image(image_id: i64, width: u32) {}
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::new(MemoryBackend::new());
+/// let id = resize_image::enqueue(&client, 7, 640).await?;
+/// let info = client.job(id).await?.expect("stored");
+/// assert_eq!(info.kind, "resize_image");
+/// assert_eq!(info.state, JobState::Available);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    backend: Arc<dyn Backend>,
+    max_payload: usize,
+}
+
+impl Client {
+    /// A client on `backend`.
+    pub fn new<B: Backend>(backend: B) -> Self {
+        Self::from_arc(Arc::new(backend))
+    }
+
+    /// A client on a shared backend.
+    pub fn from_arc(backend: Arc<dyn Backend>) -> Self {
+        Self {
+            backend,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+
+    /// Sets the limit on a job's encoded arguments (default 1 MiB).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// The backend this client talks to.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Stores a job, waiting for room if the backend is full. Returns once
+    /// the job is stored; never waits for it to run.
+    pub async fn enqueue(&self, job: JobBuilder) -> Result<JobId, EnqueueError> {
+        self.insert_one(job, InsertMode::Wait).await
+    }
+
+    /// Stores a job, or fails with [`EnqueueError::QueueFull`] if the
+    /// backend is full.
+    pub async fn try_enqueue(&self, job: JobBuilder) -> Result<JobId, EnqueueError> {
+        self.insert_one(job, InsertMode::Try).await
+    }
+
+    pub(crate) async fn insert_one(
+        &self,
+        job: JobBuilder,
+        mode: InsertMode,
+    ) -> Result<JobId, EnqueueError> {
+        let row = job.into_new_job(self.max_payload)?;
+        let ids = self.backend.job_insert_many(vec![row], mode).await?;
+        ids.into_iter().next().ok_or_else(|| {
+            EnqueueError::Backend("the backend stored the job but returned no id".into())
+        })
+    }
+
+    /// Stores many jobs, of any kinds, in one round trip; all or nothing.
+    /// Returns their ids in order.
+    pub async fn enqueue_many(&self, jobs: Vec<JobBuilder>) -> Result<Vec<JobId>, EnqueueError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = jobs
+            .into_iter()
+            .map(|job| job.into_new_job(self.max_payload))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.backend.job_insert_many(rows, InsertMode::Wait).await
+    }
+
+    /// One job, or `None` if there is no such job (never stored, deleted, or
+    /// pruned after its retention period).
+    pub async fn job(&self, id: JobId) -> Result<Option<JobInfo>> {
+        self.backend.job_get(id).await.map_err(Error::Backend)
+    }
+
+    /// Jobs matching `filter`, by id.
+    pub async fn list(&self, filter: JobFilter) -> Result<Vec<JobInfo>> {
+        self.backend.job_list(&filter).await.map_err(Error::Backend)
+    }
+
+    /// Job counts per queue and state.
+    pub async fn counts(&self) -> Result<Counts> {
+        self.backend.job_counts().await.map_err(Error::Backend)
+    }
+
+    /// Runs a `Dead` or `Cancelled` job again (or a waiting one now),
+    /// allowing one more attempt if its attempts are spent. Returns whether
+    /// the job changed.
+    pub async fn retry(&self, id: JobId) -> Result<bool> {
+        self.backend.job_retry(id).await.map_err(Error::Backend)
+    }
+
+    /// Cancels a job that has not finished; a running job's
+    /// `JobContext::cancelled` fires. Returns whether the job changed.
+    pub async fn cancel(&self, id: JobId) -> Result<bool> {
+        self.backend.job_cancel(id).await.map_err(Error::Backend)
+    }
+
+    /// Deletes a job that is not running. Returns whether it existed.
+    pub async fn delete(&self, id: JobId) -> Result<bool> {
+        self.backend.job_delete(id).await.map_err(Error::Backend)
+    }
+
+    /// Every stored recurring schedule, including ones no running binary
+    /// declares any more.
+    pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
+        self.backend.schedule_list().await.map_err(Error::Backend)
+    }
+
+    /// Deletes a stored recurring schedule. Returns whether it existed.
+    pub async fn remove_schedule(&self, id: &str) -> Result<bool> {
+        self.backend
+            .schedule_remove(id)
+            .await
+            .map_err(Error::Backend)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("max_payload", &self.max_payload)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,273 @@
+//! Cron schedules in a time zone, and what to do with missed ticks.
+//!
+//! Expressions have six fields with seconds (`sec min hour day-of-month
+//! month day-of-week`) and an optional seventh (year). Daylight saving time
+//! is handled the way users expect: a wall-clock time that does not exist on
+//! a spring-forward day fires once, at the first instant after the gap; a
+//! time that happens twice on a fall-back day fires once; and sub-hourly
+//! schedules (`0 */15 * * * *`) run through both copies of a repeated hour.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+
+/// What happens to ticks missed while no worker ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Misfire {
+    /// One catch-up run for all missed ticks, then the normal schedule.
+    #[default]
+    Once,
+    /// Drop missed ticks; only a tick that is due now runs.
+    Skip,
+    /// Run every missed tick (at most [`MAX_CATCH_UP`]).
+    All,
+}
+
+impl Misfire {
+    /// The attribute spelling (`"once"`, `"skip"`, `"all"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Misfire::Once => "once",
+            Misfire::Skip => "skip",
+            Misfire::All => "all",
+        }
+    }
+}
+
+impl FromStr for Misfire {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "once" => Ok(Misfire::Once),
+            "skip" => Ok(Misfire::Skip),
+            "all" => Ok(Misfire::All),
+            other => Err(format!(
+                "unknown misfire policy `{other}`: expected \"once\", \"skip\" or \"all\""
+            )),
+        }
+    }
+}
+
+/// The most missed ticks [`Misfire::All`] runs.
+pub const MAX_CATCH_UP: usize = 1_000;
+
+/// A tick counts as on time (not missed) if it is at most this old when the
+/// scheduler sees it.
+pub const DEFAULT_MISFIRE_THRESHOLD: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Why an expression or zone was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CronError {
+    /// A classic five-field expression (no seconds).
+    #[error(
+        "cron expression `{expr}` has five fields; six are needed, starting with seconds: write `{suggestion}`"
+    )]
+    FiveFields {
+        /// The expression.
+        expr: String,
+        /// The six-field form.
+        suggestion: String,
+    },
+    /// Not six or seven fields.
+    #[error(
+        "cron expression `{expr}` has {fields} fields; write six (`sec min hour day-of-month month day-of-week`) or seven (with a year)"
+    )]
+    FieldCount {
+        /// The expression.
+        expr: String,
+        /// How many fields it has.
+        fields: usize,
+    },
+    /// The parser rejected a field.
+    #[error("invalid cron expression `{expr}`: {reason}")]
+    Invalid {
+        /// The expression.
+        expr: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The expression matches no time at all (`0 0 0 30 2 *`).
+    #[error("cron expression `{expr}` never fires")]
+    NeverFires {
+        /// The expression.
+        expr: String,
+    },
+    /// Not an IANA zone name.
+    #[error("unknown time zone `{tz}`: use an IANA name such as \"UTC\" or \"Europe/Berlin\"")]
+    UnknownZone {
+        /// The name.
+        tz: String,
+    },
+}
+
+/// A parsed cron expression in a time zone.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use jobs_core::cron::CronSchedule;
+///
+/// let nightly = CronSchedule::parse("0 30 2 * * *", "Europe/Berlin").unwrap();
+/// // 2027-03-28: 02:30 does not exist in Berlin; it fires at 03:00 CEST (01:00 UTC)
+/// let before = Utc.with_ymd_and_hms(2027, 3, 27, 12, 0, 0).unwrap();
+/// assert_eq!(nightly.next_after(before), Some(Utc.with_ymd_and_hms(2027, 3, 28, 1, 0, 0).unwrap()));
+///
+/// assert!(CronSchedule::parse("0 2 * * *", "UTC").unwrap_err().to_string().contains("0 0 2 * * *"));
+/// ```
+#[derive(Clone)]
+pub struct CronSchedule {
+    expr: String,
+    cron: Cron,
+    tz: Tz,
+}
+
+impl CronSchedule {
+    /// Parses `expr` read in the IANA zone `tz`.
+    pub fn parse(expr: &str, tz: &str) -> Result<Self, CronError> {
+        let zone: Tz = tz
+            .parse()
+            .map_err(|_| CronError::UnknownZone { tz: tz.to_owned() })?;
+        let fields = expr.split_whitespace().count();
+        match fields {
+            6 | 7 => {}
+            5 => {
+                return Err(CronError::FiveFields {
+                    expr: expr.to_owned(),
+                    suggestion: format!("0 {}", expr.trim()),
+                });
+            }
+            _ => {
+                return Err(CronError::FieldCount {
+                    expr: expr.to_owned(),
+                    fields,
+                });
+            }
+        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Required)
+            .year(Year::Optional)
+            .build()
+            .parse(expr)
+            .map_err(|error| CronError::Invalid {
+                expr: expr.to_owned(),
+                reason: error.to_string(),
+            })?;
+        let schedule = Self {
+            expr: expr.to_owned(),
+            cron,
+            tz: zone,
+        };
+        if schedule.next_after(never_fires_probe_start()).is_none() {
+            return Err(CronError::NeverFires {
+                expr: expr.to_owned(),
+            });
+        }
+        Ok(schedule)
+    }
+
+    /// The expression as written.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The zone.
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    /// The last tick before `before` (or at it, if `inclusive`).
+    pub fn previous_before(&self, before: DateTime<Utc>, inclusive: bool) -> Option<DateTime<Utc>> {
+        self.cron
+            .find_previous_occurrence(&before.with_timezone(&self.tz), inclusive)
+            .ok()
+            .map(|tick| tick.with_timezone(&Utc))
+    }
+
+    /// The first tick strictly after `after`, or `None` if there is none
+    /// (a year field that has passed).
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = after.with_timezone(&self.tz);
+        self.cron
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|tick| tick.with_timezone(&Utc))
+    }
+
+    /// What to enqueue when the scheduler looks at the schedule at `now`,
+    /// given the stored next tick. Ticks older than `threshold` count as
+    /// missed and follow `misfire`.
+    pub fn plan(
+        &self,
+        next_run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        misfire: Misfire,
+        threshold: chrono::Duration,
+    ) -> TickPlan {
+        if next_run_at > now {
+            return TickPlan {
+                fire: Vec::new(),
+                next_run_at: Some(next_run_at),
+            };
+        }
+        // Walk back from now, so a long outage of a frequent schedule costs
+        // at most MAX_CATCH_UP steps. The stored tick itself is always due.
+        let mut due = Vec::new();
+        let mut cursor = now;
+        let mut inclusive = true;
+        while due.len() < MAX_CATCH_UP {
+            match self.previous_before(cursor, inclusive) {
+                Some(tick) if tick > next_run_at => {
+                    due.push(tick);
+                    cursor = tick;
+                    inclusive = false;
+                }
+                _ => {
+                    due.push(next_run_at);
+                    break;
+                }
+            }
+        }
+        due.reverse();
+        let newest = due.last().copied();
+        let fire = match misfire {
+            Misfire::All => due,
+            Misfire::Once => newest.into_iter().collect(),
+            Misfire::Skip => newest
+                .filter(|at| now - *at <= threshold)
+                .into_iter()
+                .collect(),
+        };
+        TickPlan {
+            fire,
+            next_run_at: self.next_after(now),
+        }
+    }
+}
+
+/// The ticks to enqueue now and the next tick to wait for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TickPlan {
+    /// Ticks to enqueue a job for, oldest first.
+    pub fire: Vec<DateTime<Utc>>,
+    /// The next tick after now (`None`: the schedule has ended).
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+fn never_fires_probe_start() -> DateTime<Utc> {
+    // a fixed start keeps the check deterministic; croner searches years ahead
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap_or(DateTime::<Utc>::MIN_UTC) // 2026-01-01
+}
+
+impl fmt::Debug for CronSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CronSchedule")
+            .field("expr", &self.expr)
+            .field("tz", &self.tz.name())
+            .finish()
+    }
+}

