@@ -91,20 +91,22 @@ pub struct RecurringDefinition {
     pub job: &'static JobDefinition,
 }
 
-/// An inventory entry for one `#[job]` (and each `#[recurring]`'s job).
+/// An inventory entry for one `#[job]` (and each `#[recurring]`'s job): a
+/// function returning the definition, which the generated code keeps in a
+/// `static` inside that function.
 #[derive(Debug)]
-pub struct JobRegistration(pub &'static JobDefinition);
+pub struct JobRegistration(pub fn() -> &'static JobDefinition);
 
 /// An inventory entry for one `#[recurring]`.
 #[derive(Debug)]
-pub struct RecurringRegistration(pub &'static RecurringDefinition);
+pub struct RecurringRegistration(pub fn() -> &'static RecurringDefinition);
 
 inventory::collect!(JobRegistration);
 inventory::collect!(RecurringRegistration);
 
 /// Every job linked into this binary.
 pub fn jobs() -> impl Iterator<Item = &'static JobDefinition> {
-    inventory::iter::<JobRegistration>.into_iter().map(|r| r.0)
+    inventory::iter::<JobRegistration>.into_iter().map(|r| (r.0)())
 }
 
 /// Every recurring schedule linked into this binary.
