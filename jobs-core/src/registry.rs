@@ -106,12 +106,14 @@ inventory::collect!(RecurringRegistration);
 
 /// Every job linked into this binary.
 pub fn jobs() -> impl Iterator<Item = &'static JobDefinition> {
-    inventory::iter::<JobRegistration>.into_iter().map(|r| (r.0)())
+    inventory::iter::<JobRegistration>
+        .into_iter()
+        .map(|r| (r.0)())
 }
 
 /// Every recurring schedule linked into this binary.
 pub fn schedules() -> impl Iterator<Item = &'static RecurringDefinition> {
     inventory::iter::<RecurringRegistration>
         .into_iter()
-        .map(|r| r.0)
+        .map(|r| (r.0)())
 }
