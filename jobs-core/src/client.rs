@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, InsertMode, StoredSchedule};
 use crate::builder::JobBuilder;
+use crate::worker::metrics::names;
 use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result};
 
 /// The default limit on a job's encoded arguments: 1 MiB.
@@ -79,7 +80,9 @@ impl Client {
         mode: InsertMode,
     ) -> Result<JobId, EnqueueError> {
         let row = job.into_new_job(self.max_payload)?;
+        let kind = row.kind.clone();
         let ids = self.backend.job_insert_many(vec![row], mode).await?;
+        metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
         ids.into_iter().next().ok_or_else(|| {
             EnqueueError::Backend("the backend stored the job but returned no id".into())
         })
@@ -95,7 +98,12 @@ impl Client {
             .into_iter()
             .map(|job| job.into_new_job(self.max_payload))
             .collect::<Result<Vec<_>, _>>()?;
-        self.backend.job_insert_many(rows, InsertMode::Wait).await
+        let kinds: Vec<_> = rows.iter().map(|row| row.kind.clone()).collect();
+        let ids = self.backend.job_insert_many(rows, InsertMode::Wait).await?;
+        for kind in kinds {
+            metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
+        }
+        Ok(ids)
     }
 
     /// One job, or `None` if there is no such job (never stored, deleted, or

@@ -76,7 +76,7 @@ pub mod registry;
 pub mod retry;
 mod state;
 pub mod wake;
-mod worker;
+pub mod worker;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -21,6 +21,11 @@ pub const DEFAULT_FETCH_BATCH: usize = 1_000;
 pub const DEFAULT_COMPLETION_BATCH: usize = 1_000;
 /// How long completions may wait to be batched.
 pub const DEFAULT_COMPLETION_FLUSH: Duration = Duration::from_millis(2);
+/// How long a job may take to wind down once its cancellation fired at
+/// shutdown, before it is dropped and returned to the queue.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(1);
+/// How long a leader's term lasts unless renewed.
+pub const DEFAULT_LEADER_TTL: Duration = Duration::from_secs(15);
 /// How long a backend error pauses a loop before it tries again (doubling up
 /// to [`MAX_ERROR_BACKOFF`]).
 pub const MIN_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -31,6 +36,8 @@ pub const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct WorkerConfig {
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) cancel_grace: Duration,
+    pub(crate) leader_ttl: Duration,
     pub(crate) lease: Duration,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) poll_interval: Duration,
@@ -46,6 +53,8 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
+            leader_ttl: DEFAULT_LEADER_TTL,
             lease: DEFAULT_LEASE,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             poll_interval: DEFAULT_POLL_INTERVAL,
@@ -76,6 +85,7 @@ impl WorkerConfig {
             ("poll interval", self.poll_interval),
             ("maintenance interval", self.maintenance_interval),
             ("scheduler interval", self.scheduler_interval),
+            ("leader term", self.leader_ttl),
         ] {
             if value.is_zero() {
                 return invalid(format!("{name} must be longer than zero"));

@@ -1,1 +1,199 @@
-//! TODO
+//! Runs one claimed job and turns how it ended into a [`Completion`].
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::backend::{Completion, FetchedJob, Outcome};
+use crate::registry::{Invocation, JobDefinition};
+use crate::worker::WorkerShared;
+use crate::worker::metrics::JobCounters;
+use crate::{AttemptError, JobContext, JobError, JobErrorKind};
+
+/// How a run ended, before it is turned into an outcome.
+enum RunEnd {
+    Returned(Result<(), JobError>),
+    Panicked(String),
+    TimedOut(Duration),
+    /// Shut down past the shutdown timeout: not the job's fault.
+    Interrupted,
+}
+
+/// Runs `job` to its end and returns the completion to record.
+pub(crate) async fn execute(
+    shared: &WorkerShared,
+    definition: &'static JobDefinition,
+    job: FetchedJob,
+    counters: &JobCounters,
+    hard_stop: &CancellationToken,
+) -> Completion {
+    let token = CancellationToken::new();
+    shared.running.insert(job.id, job.attempt, token.clone());
+    let span = tracing::info_span!(
+        "job",
+        job.id = job.id.get(),
+        job.kind = definition.name,
+        job.queue = %job.queue,
+        job.attempt = job.attempt,
+    );
+    let end = run(shared, definition, &job, token.clone(), hard_stop)
+        .instrument(span.clone())
+        .await;
+    shared.running.remove(job.id);
+    let outcome = span.in_scope(|| outcome_of(definition, &job, end, counters));
+    Completion {
+        id: job.id,
+        attempt: job.attempt,
+        outcome,
+    }
+}
+
+async fn run(
+    shared: &WorkerShared,
+    definition: &'static JobDefinition,
+    job: &FetchedJob,
+    token: CancellationToken,
+    hard_stop: &CancellationToken,
+) -> RunEnd {
+    tracing::debug!("job started");
+    let context = JobContext::new(
+        job.id,
+        definition.name,
+        &job.queue,
+        job.attempt,
+        job.max_attempts,
+        token.clone(),
+    );
+    let invocation = Invocation {
+        args: Arc::from(job.args.as_str()),
+        states: Arc::clone(&shared.states),
+        context,
+    };
+    // Its own task, so a panic is caught as a JoinError and the worker lives.
+    let mut task = tokio::spawn((definition.run)(invocation).in_current_span());
+    let timeout = async {
+        match definition.timeout {
+            Some(limit) => {
+                tokio::time::sleep(limit).await;
+                limit
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        joined = &mut task => return end_of(joined),
+        limit = timeout => {
+            token.cancel();
+            task.abort();
+            return RunEnd::TimedOut(limit);
+        }
+        () = hard_stop.cancelled() => {}
+    }
+    // Shutdown ran past its timeout: ask the job to stop, give it a moment to
+    // wind down, then put it back untouched.
+    token.cancel();
+    match tokio::time::timeout(shared.config.cancel_grace, &mut task).await {
+        Ok(joined @ Ok(Ok(()))) => end_of(joined),
+        Ok(_) => RunEnd::Interrupted,
+        Err(_elapsed) => {
+            task.abort();
+            RunEnd::Interrupted
+        }
+    }
+}
+
+fn end_of(joined: Result<Result<(), JobError>, tokio::task::JoinError>) -> RunEnd {
+    match joined {
+        Ok(result) => RunEnd::Returned(result),
+        Err(error) if error.is_panic() => RunEnd::Panicked(panic_message(error.into_panic())),
+        Err(_cancelled) => RunEnd::Interrupted,
+    }
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    let message = match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(message) => (*message).to_owned(),
+            Err(_) => "a value that is not a string".to_owned(),
+        },
+    };
+    format!("panicked: {message}")
+}
+
+fn outcome_of(
+    definition: &JobDefinition,
+    job: &FetchedJob,
+    end: RunEnd,
+    counters: &JobCounters,
+) -> Outcome {
+    counters.started.increment(1);
+    let now = Utc::now();
+    let error = |message: String| AttemptError {
+        attempt: job.attempt,
+        message,
+        at: now,
+    };
+    let failure = match end {
+        RunEnd::Returned(Ok(())) => {
+            counters.succeeded.increment(1);
+            tracing::info!("job succeeded");
+            return Outcome::Completed;
+        }
+        RunEnd::Interrupted => {
+            tracing::info!("job interrupted by shutdown; it returns to the queue");
+            return Outcome::Release;
+        }
+        RunEnd::Returned(Err(job_error)) => match job_error.kind() {
+            JobErrorKind::Snooze(delay) => {
+                tracing::info!(?delay, "job snoozed");
+                return Outcome::Snooze {
+                    at: now + chrono_delay(delay),
+                };
+            }
+            JobErrorKind::Cancel => {
+                tracing::info!(reason = job_error.message(), "job cancelled itself");
+                return Outcome::Cancelled {
+                    error: error(job_error.message().to_owned()),
+                };
+            }
+            JobErrorKind::Permanent => {
+                counters.failed.increment(1);
+                counters.dead.increment(1);
+                tracing::error!(
+                    error = job_error.message(),
+                    "job failed permanently; it is dead"
+                );
+                return Outcome::Dead {
+                    error: error(job_error.message().to_owned()),
+                };
+            }
+            _ => job_error.message().to_owned(),
+        },
+        RunEnd::Panicked(message) => message,
+        RunEnd::TimedOut(limit) => format!("timed out after {limit:?}"),
+    };
+    counters.failed.increment(1);
+    if job.attempt >= job.max_attempts {
+        counters.dead.increment(1);
+        tracing::error!(error = %failure, attempts = job.attempt, "job failed on its last attempt; it is dead");
+        return Outcome::Dead {
+            error: error(failure),
+        };
+    }
+    let delay = definition.retry.delay(job.attempt);
+    counters.retried.increment(1);
+    tracing::warn!(error = %failure, ?delay, "job failed; it will be retried");
+    Outcome::Retry {
+        at: now + chrono_delay(delay),
+        error: error(failure),
+    }
+}
+
+fn chrono_delay(delay: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+}

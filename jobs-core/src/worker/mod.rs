@@ -2,21 +2,24 @@
 //! per-queue concurrency limits, reports outcomes, and (on the leader) runs
 //! the cron scheduler and backend maintenance.
 //!
-//! Inside, each concern is one task in its own file: a [`producer`] per
-//! queue claims batches of jobs into free slots, the [`executor`] runs one
-//! job, the [`completer`] writes outcomes in batches, [`heartbeat`] renews
-//! leases, [`scheduler`] enqueues cron ticks and [`maintenance`] keeps the
-//! store tidy.
+//! Inside, each concern is one task in its own file: a producer per queue
+//! claims batches of jobs into free slots, the executor runs one job, the
+//! completer writes outcomes in batches, the heartbeat renews leases, the
+//! leader task holds the leadership that the cron scheduler and the
+//! maintenance task need.
 
-pub(crate) mod builder;
-pub(crate) mod completer;
-pub(crate) mod config;
-pub(crate) mod executor;
-pub(crate) mod heartbeat;
-pub(crate) mod maintenance;
-pub(crate) mod producer;
-pub(crate) mod running;
-pub(crate) mod scheduler;
+mod backoff;
+mod builder;
+mod completer;
+pub mod config;
+mod executor;
+mod heartbeat;
+mod leader;
+mod maintenance;
+pub mod metrics;
+mod producer;
+mod running;
+mod scheduler;
 pub mod states;
 
 use std::collections::HashMap;
@@ -24,11 +27,14 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
+use self::producer::Producer;
 use self::states::StateMap;
 use crate::Result;
 use crate::backend::Backend;
@@ -175,8 +181,86 @@ impl Drop for WorkerHandle {
 }
 
 async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: CancellationToken) {
-    let _ = (shared, queues);
+    let (completions, completed) = mpsc::unbounded_channel();
+    let completer = tokio::spawn(completer::run(
+        Arc::clone(&shared.backend),
+        completed,
+        shared.config.completion_batch,
+    ));
+    // Leases must keep being renewed while running jobs drain at shutdown,
+    // so the heartbeat and the leader term stop last.
+    let last = CancellationToken::new();
+    let heartbeat = tokio::spawn(heartbeat::run(Arc::clone(&shared), last.clone()));
+    let (is_leader, leads) = watch::channel(false);
+    let leader = tokio::spawn(leader::run(Arc::clone(&shared), is_leader, last.clone()));
+    let scheduler = tokio::spawn(scheduler::run(
+        Arc::clone(&shared),
+        leads.clone(),
+        stop.clone(),
+    ));
+    let maintenance = tokio::spawn(maintenance::run(Arc::clone(&shared), leads, stop.clone()));
+
+    let executors = TaskTracker::new();
+    let interrupt = CancellationToken::new();
+    let producers: Vec<_> = queues
+        .into_iter()
+        .map(|(queue, concurrency)| {
+            let producer = Producer {
+                shared: Arc::clone(&shared),
+                queue: Arc::from(queue),
+                concurrency,
+                completions: completions.clone(),
+                executors: executors.clone(),
+                stop: stop.clone(),
+                interrupt: interrupt.clone(),
+            };
+            tokio::spawn(producer.run())
+        })
+        .collect();
+    drop(completions);
+    tracing::info!(worker = %shared.id, kinds = shared.kinds.len(), "worker started");
+
     stop.cancelled().await;
+    tracing::info!(worker = %shared.id, running = shared.running.len(), "worker shutting down");
+    for task in producers.into_iter().chain([scheduler, maintenance]) {
+        join_quietly(task).await;
+    }
+    executors.close();
+    if tokio::time::timeout(shared.config.shutdown_timeout, executors.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            running = shared.running.len(),
+            timeout = ?shared.config.shutdown_timeout,
+            "jobs still running after the shutdown timeout; cancelling them and returning them to their queues"
+        );
+        interrupt.cancel();
+        executors.wait().await;
+    }
+    // Every executor has sent its completion and dropped its sender, so the
+    // completer ends once it has written them; if the backend stays away,
+    // the jobs' leases run out and the rescuer returns them.
+    if tokio::time::timeout(shared.config.shutdown_timeout, join_quietly(completer))
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "could not record every job outcome before shutting down; the rescuer will return those jobs"
+        );
+    }
+    last.cancel();
+    join_quietly(heartbeat).await;
+    join_quietly(leader).await;
+    tracing::info!(worker = %shared.id, "worker stopped");
+}
+
+async fn join_quietly(task: JoinHandle<()>) {
+    if let Err(error) = task.await {
+        if error.is_panic() {
+            tracing::error!(%error, "a worker task panicked");
+        }
+    }
 }
 
 fn hostname() -> String {

@@ -38,13 +38,6 @@ impl RunningJobs {
         }
     }
 
-    /// Fires every run's cancellation.
-    pub(crate) fn cancel_all(&self) {
-        for (_, token) in self.lock().values() {
-            token.cancel();
-        }
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }

@@ -1,0 +1,65 @@
+//! Counters through the `metrics` facade, with handles made once per
+//! (queue, kind) so the hot path does not build label sets per job.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use metrics::{Counter, counter};
+
+/// The names of the counters and gauges this crate records.
+pub mod names {
+    /// Jobs stored by `Client` (label `kind`).
+    pub const ENQUEUED: &str = "jobs_enqueued_total";
+    /// Attempts started (labels `queue`, `kind`).
+    pub const STARTED: &str = "jobs_started_total";
+    /// Attempts that succeeded.
+    pub const SUCCEEDED: &str = "jobs_succeeded_total";
+    /// Attempts that failed (error, panic or timeout), whatever follows.
+    pub const FAILED: &str = "jobs_failed_total";
+    /// Failed attempts that will be retried.
+    pub const RETRIED: &str = "jobs_retried_total";
+    /// Jobs that went `Dead`.
+    pub const DEAD: &str = "jobs_dead_total";
+    /// Jobs per queue and state (gauge, labels `queue`, `state`), sampled by
+    /// the leader.
+    pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
+}
+
+#[derive(Clone)]
+pub(crate) struct JobCounters {
+    pub(crate) started: Counter,
+    pub(crate) succeeded: Counter,
+    pub(crate) failed: Counter,
+    pub(crate) retried: Counter,
+    pub(crate) dead: Counter,
+}
+
+impl JobCounters {
+    fn new(queue: &Arc<str>, kind: &'static str) -> Self {
+        let make =
+            |name: &'static str| counter!(name, "queue" => Arc::clone(queue), "kind" => kind);
+        Self {
+            started: make(names::STARTED),
+            succeeded: make(names::SUCCEEDED),
+            failed: make(names::FAILED),
+            retried: make(names::RETRIED),
+            dead: make(names::DEAD),
+        }
+    }
+}
+
+/// Counter handles of one queue, by kind, made on first use.
+#[derive(Default)]
+pub(crate) struct QueueMetrics {
+    by_kind: Mutex<HashMap<&'static str, JobCounters>>,
+}
+
+impl QueueMetrics {
+    pub(crate) fn counters(&self, queue: &Arc<str>, kind: &'static str) -> JobCounters {
+        let mut by_kind = self.by_kind.lock().unwrap_or_else(PoisonError::into_inner);
+        by_kind
+            .entry(kind)
+            .or_insert_with(|| JobCounters::new(queue, kind))
+            .clone()
+    }
+}
