@@ -1,1 +1,117 @@
-//! The backend conformance suite.
+//! The backend conformance suite: the behaviour every backend must show,
+//! defined once and run against each backend with one macro call.
+//!
+//! ```ignore
+//! // in a backend crate's tests/conformance.rs
+//! jobs_core::conformance_suite!(async { jobs_memory::MemoryBackend::new() });
+//! ```
+//!
+//! The expression is evaluated once per test and must produce a fresh,
+//! empty backend (for a database: a new schema). Each case becomes its own
+//! `#[tokio::test]`, so failures name the behaviour that broke. The crate
+//! calling the macro needs `tokio` (with `macros` and `rt-multi-thread`) as
+//! a dev-dependency.
+//!
+//! The jobs the suite runs are declared in [`jobs`] and record what they see
+//! in a [`Probe`] given to the worker as state. Each case narrows its worker
+//! to the jobs it uses with `.only(..)`.
+
+pub mod cases;
+pub mod jobs;
+mod probe;
+mod wait;
+
+pub use self::probe::{Probe, Run};
+pub use self::wait::{eventually, wait_for_state};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::{Client, Worker, WorkerBuilder};
+
+/// A backend under test, with a client on it and a probe for its jobs.
+pub struct Env {
+    /// The backend.
+    pub backend: Arc<dyn Backend>,
+    /// A client on it.
+    pub client: Client,
+    /// What the suite's jobs record.
+    pub probe: Probe,
+}
+
+impl Env {
+    /// Wraps a fresh backend.
+    pub fn new<B: Backend>(backend: B) -> Self {
+        let backend: Arc<dyn Backend> = Arc::new(backend);
+        Self { client: Client::from_arc(Arc::clone(&backend)), backend, probe: Probe::default() }
+    }
+
+    /// A worker builder on this backend with the probe as state, quick
+    /// polling and short timeouts, running only `kinds`.
+    pub fn worker(&self, kinds: &[&str]) -> WorkerBuilder {
+        Worker::builder_from_arc(Arc::clone(&self.backend))
+            .state(self.probe.clone())
+            .only(kinds)
+            .poll_interval(Duration::from_millis(50))
+            .lease(Duration::from_millis(900))
+            .scheduler_interval(Duration::from_millis(100))
+            .maintenance_interval(Duration::from_millis(200))
+            .shutdown_timeout(Duration::from_secs(5))
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a fresh
+/// backend from `$make` (an expression of type `impl Future<Output = impl
+/// Backend>`, evaluated per test).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@cases $make;
+            retries_give_exactly_retries_plus_one_attempts_then_dead,
+            failed_attempts_are_kept_in_history,
+            exponential_backoff_delays_the_retry,
+            explicit_delays_delay_the_retry,
+            permanent_error_goes_dead_at_once,
+            snooze_runs_again_without_using_an_attempt,
+            job_error_cancel_ends_cancelled,
+            client_cancel_of_a_waiting_job_prevents_its_run,
+            client_cancel_of_a_running_job_fires_its_cancellation,
+            timeout_is_a_failed_attempt,
+            panic_is_a_failed_attempt_and_the_worker_lives,
+            unique_jobs_are_stored_once_while_unfinished,
+            unique_key_from_the_builder,
+            priority_orders_jobs_within_a_queue,
+            queues_are_isolated_and_concurrency_is_capped,
+            delayed_job_does_not_run_early,
+            undecodable_arguments_go_dead_and_can_be_retried,
+            unknown_kind_stays_available,
+            shutdown_leaves_nothing_running,
+            shutdown_lets_short_jobs_finish,
+            enqueue_many_stores_every_kind_in_order,
+            list_filters_and_pages,
+            counts_by_queue_and_state,
+            delete_removes_a_finished_job,
+            retry_runs_a_dead_job_again,
+            oversized_payload_and_bad_queue_are_rejected,
+            trigger_enqueues_a_recurring_job_now,
+            recurring_ticks_once_per_tick_across_workers,
+            recurring_spring_forward_fires_after_the_gap,
+            recurring_fall_back_fires_once,
+            recurring_quarter_hours_run_through_the_repeated_hour,
+            misfire_once_runs_one_catch_up,
+            misfire_skip_drops_missed_ticks,
+            misfire_all_runs_every_missed_tick,
+            removed_schedule_is_forgotten,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let backend = $make.await;
+                $crate::testing::cases::$case($crate::testing::Env::new(backend)).await;
+            }
+        )+
+    };
+}

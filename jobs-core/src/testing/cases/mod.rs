@@ -1,0 +1,20 @@
+//! The conformance cases, one `pub async fn` each, grouped by concern.
+//! [`conformance_suite!`](crate::conformance_suite) runs them all.
+
+#![allow(missing_docs)]
+
+mod admin;
+mod bad_input;
+mod ordering;
+mod recurring;
+mod retries;
+mod shutdown;
+mod steering;
+
+pub use self::admin::*;
+pub use self::bad_input::*;
+pub use self::ordering::*;
+pub use self::recurring::*;
+pub use self::retries::*;
+pub use self::shutdown::*;
+pub use self::steering::*;
