@@ -1,0 +1,167 @@
+//! Reading and administering stored jobs: get, list, counts, retry, cancel,
+//! delete.
+
+use jobs_core::{Counts, JobFilter, JobId, JobInfo, JobState};
+use sqlx::{PgPool, Row};
+
+use crate::insert::UNFINISHED;
+use crate::schema::render;
+use crate::{Error, Result};
+
+/// A job row as the JSON `JobInfo` reads, built by the database so that
+/// every field keeps its exact stored value.
+const INFO: &str = "jsonb_build_object(
+    'id', id, 'kind', kind, 'queue', queue, 'args', args, 'state', state,
+    'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority,
+    'errors', errors, 'created_at', created_at, 'scheduled_at', scheduled_at,
+    'attempted_at', attempted_at, 'finished_at', finished_at, 'unique_key', unique_key)::text";
+
+const GET: &str = "SELECT {info} FROM {schema}.jobs WHERE id = $1";
+
+const LIST: &str = "
+SELECT {info} FROM {schema}.jobs
+WHERE ($1::text IS NULL OR state = $1)
+  AND ($2::text IS NULL OR queue = $2)
+  AND ($3::text IS NULL OR kind = $3)
+ORDER BY id
+LIMIT $4 OFFSET $5";
+
+const COUNTS: &str = "SELECT queue, state, count(*) FROM {schema}.jobs GROUP BY queue, state";
+
+const RETRY: &str = "
+WITH retried AS (
+    UPDATE {schema}.jobs
+    SET state = 'available',
+        scheduled_at = now(),
+        finished_at = NULL,
+        max_attempts = greatest(max_attempts, attempt + 1)
+    WHERE id = $1 AND state IN ('dead', 'cancelled', 'retryable', 'scheduled')
+    RETURNING queue
+)
+SELECT pg_notify($2, queue)::text FROM retried";
+
+const CANCEL: &str = "
+UPDATE {schema}.jobs
+SET state = 'cancelled', finished_at = now(), leased_until = NULL
+WHERE id = $1 AND state IN {unfinished}";
+
+const DELETE: &str = "DELETE FROM {schema}.jobs WHERE id = $1 AND state <> 'running'";
+
+/// SQLSTATE of a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// The rendered admin statements of one schema.
+#[derive(Debug)]
+pub(crate) struct AdminSql {
+    get: String,
+    list: String,
+    counts: String,
+    retry: String,
+    cancel: String,
+    delete: String,
+}
+
+impl AdminSql {
+    pub(crate) fn new(schema: &str) -> Self {
+        let fill = |template: &str| {
+            render(template, schema)
+                .replace("{info}", INFO)
+                .replace("{unfinished}", UNFINISHED)
+        };
+        Self {
+            get: fill(GET),
+            list: fill(LIST),
+            counts: fill(COUNTS),
+            retry: fill(RETRY),
+            cancel: fill(CANCEL),
+            delete: fill(DELETE),
+        }
+    }
+}
+
+fn info(json: &str) -> Result<JobInfo> {
+    serde_json::from_str(json).map_err(|error| Error::decode("job", error))
+}
+
+pub(crate) async fn get(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<Option<JobInfo>> {
+    let json: Option<String> = sqlx::query_scalar(&sql.get)
+        .bind(id.get())
+        .fetch_optional(pool)
+        .await
+        .map_err(Error::db(format!("read job {id}")))?;
+    json.as_deref().map(info).transpose()
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    sql: &AdminSql,
+    filter: &JobFilter,
+) -> Result<Vec<JobInfo>> {
+    let rows: Vec<String> = sqlx::query_scalar(&sql.list)
+        .bind(filter.state.map(JobState::as_str))
+        .bind(filter.queue.as_deref())
+        .bind(filter.kind.as_deref())
+        .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(filter.offset).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await
+        .map_err(Error::db("list jobs"))?;
+    rows.iter().map(|json| info(json)).collect()
+}
+
+pub(crate) async fn counts(pool: &PgPool, sql: &AdminSql) -> Result<Counts> {
+    let rows = sqlx::query(&sql.counts)
+        .fetch_all(pool)
+        .await
+        .map_err(Error::db("count jobs"))?;
+    let mut counts = Counts::default();
+    for row in rows {
+        let queue: String = row.try_get(0).map_err(Error::db("read job counts"))?;
+        let state: String = row.try_get(1).map_err(Error::db("read job counts"))?;
+        let count: i64 = row.try_get(2).map_err(Error::db("read job counts"))?;
+        let state: JobState = state
+            .parse()
+            .map_err(|error| Error::decode("job state", error))?;
+        counts.add(&queue, state, u64::try_from(count).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+pub(crate) async fn retry(pool: &PgPool, sql: &AdminSql, channel: &str, id: JobId) -> Result<bool> {
+    let result: std::result::Result<Option<String>, sqlx::Error> = sqlx::query_scalar(&sql.retry)
+        .bind(id.get())
+        .bind(channel)
+        .fetch_optional(pool)
+        .await;
+    match result {
+        Ok(row) => Ok(row.is_some()),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+            tracing::warn!(
+                job.id = id.get(),
+                "not retried: an unfinished job of the same kind has the same unique key"
+            );
+            Ok(false)
+        }
+        Err(error) => Err(Error::db(format!("retry job {id}"))(error)),
+    }
+}
+
+pub(crate) async fn cancel(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
+    let changed = sqlx::query(&sql.cancel)
+        .bind(id.get())
+        .execute(pool)
+        .await
+        .map_err(Error::db(format!("cancel job {id}")))?
+        .rows_affected();
+    Ok(changed > 0)
+}
+
+pub(crate) async fn delete(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
+    let deleted = sqlx::query(&sql.delete)
+        .bind(id.get())
+        .execute(pool)
+        .await
+        .map_err(Error::db(format!("delete job {id}")))?
+        .rows_affected();
+    Ok(deleted > 0)
+}

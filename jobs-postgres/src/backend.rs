@@ -1,0 +1,467 @@
+//! `PgBackend`: the handle, its builder, and the `Backend` implementation
+//! that forwards each operation to the module that owns its SQL.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use jobs_core::backend::{
+    Backend, Completion, FetchRequest, FetchedBatch, InsertMode, MaintenanceReport, NewJob,
+    ScheduleSpec, StoredSchedule,
+};
+use jobs_core::wake::{WakeHub, Wakeup};
+use jobs_core::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
+use tokio::sync::OnceCell;
+
+use crate::admin::{self, AdminSql};
+use crate::complete::{self, CompleteSql};
+use crate::config::{DEFAULT_PING_AFTER_IDLE, PgConfig};
+use crate::error::boxed;
+use crate::fetch::{self, FetchSql};
+use crate::insert::{self, InsertSql};
+use crate::leader::{self, LeaderSql};
+use crate::listen::{self, Listener};
+use crate::maintenance::{self, MaintenanceSql};
+use crate::schedules::{self, ScheduleSql};
+use crate::schema;
+use crate::{Error, Result};
+
+/// The PostgreSQL backend: durable, transactional, shared by any number of
+/// worker processes on any number of machines.
+///
+/// Cheap to clone (a shared handle around a connection pool); `Send +
+/// Sync`. See the [crate docs](crate) for the set-up.
+#[derive(Clone)]
+pub struct PgBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    config: PgConfig,
+    channel: String,
+    sql: Statements,
+    hub: WakeHub,
+    listener: Mutex<Option<Listener>>,
+    schema_checked: OnceCell<()>,
+}
+
+/// Every statement, rendered once for the configured schema.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub(crate) insert: InsertSql,
+    fetch: FetchSql,
+    complete: CompleteSql,
+    leader: LeaderSql,
+    maintenance: MaintenanceSql,
+    schedules: ScheduleSql,
+    admin: AdminSql,
+}
+
+impl Statements {
+    fn new(schema: &str, channel: &str) -> Self {
+        Self {
+            insert: InsertSql::new(schema, channel),
+            fetch: FetchSql::new(schema),
+            complete: CompleteSql::new(schema),
+            leader: LeaderSql::new(schema),
+            maintenance: MaintenanceSql::new(schema),
+            schedules: ScheduleSql::new(schema),
+            admin: AdminSql::new(schema),
+        }
+    }
+}
+
+/// Configures a [`PgBackend`]: schema, retention, pool. Made by
+/// [`PgBackend::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use jobs_postgres::PgBackend;
+///
+/// # async fn demo() -> Result<(), jobs_postgres::Error> {
+/// let backend = PgBackend::builder()
+///     .schema("billing_jobs")
+///     .completed_retention(Duration::from_secs(3600))
+///     .dead_retention(Duration::from_secs(30 * 86_400))
+///     .connect("postgres://localhost/app")
+///     .await?;
+/// backend.migrate().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use = "finish with `.connect(url)` or `.build(pool)`"]
+pub struct PgBackendBuilder {
+    config: PgConfig,
+}
+
+impl PgBackendBuilder {
+    /// The schema the tables live in (default `"jobs"`): 1 to 48 of
+    /// `a-z`, `0-9`, `_`, not starting with a digit. Checked when built.
+    pub fn schema(mut self, name: impl Into<String>) -> Self {
+        self.config.schema = name.into();
+        self
+    }
+
+    /// How long `Completed` jobs are kept (default 24 h).
+    pub fn completed_retention(mut self, retention: Duration) -> Self {
+        self.config.completed_retention = retention;
+        self
+    }
+
+    /// How long `Dead` and `Cancelled` jobs are kept (default 7 days).
+    pub fn dead_retention(mut self, retention: Duration) -> Self {
+        self.config.dead_retention = retention;
+        self
+    }
+
+    /// The most rows one rescue or prune statement touches (default 1 000).
+    pub fn maintenance_batch(mut self, rows: usize) -> Self {
+        self.config.maintenance_batch = rows;
+        self
+    }
+
+    /// The pool size [`connect`](Self::connect) uses (default 10). One
+    /// connection is held for `LISTEN` while a worker runs.
+    pub fn max_connections(mut self, connections: u32) -> Self {
+        self.config.max_connections = connections;
+        self
+    }
+
+    /// How long [`connect`](Self::connect)'s pool waits for a free
+    /// connection before an operation fails (default 10 s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.config.acquire_timeout = timeout;
+        self
+    }
+
+    /// Connects a new pool to `url` (`postgres://user:pass@host/db`).
+    pub async fn connect(self, url: &str) -> Result<PgBackend> {
+        self.config.validate()?;
+        let options: PgConnectOptions = url.parse().map_err(Error::db("parse the database URL"))?;
+        let options = options.application_name("jobs-postgres");
+        let pool = PgPoolOptions::new()
+            .max_connections(self.config.max_connections)
+            .acquire_timeout(self.config.acquire_timeout)
+            // a ping per checkout would double the round trips of the hot
+            // path; only connections idle for a while are checked, and a
+            // connection that fails is dropped by the pool
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > DEFAULT_PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(Error::db("connect to the database"))?;
+        Ok(PgBackend::new(pool, self.config))
+    }
+
+    /// Uses an existing pool (its own settings apply; `max_connections`
+    /// and `acquire_timeout` here are ignored).
+    pub fn build(self, pool: PgPool) -> Result<PgBackend> {
+        self.config.validate()?;
+        Ok(PgBackend::new(pool, self.config))
+    }
+}
+
+impl PgBackend {
+    /// Connects to `url` with the default settings (schema `"jobs"`).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::builder().connect(url).await
+    }
+
+    /// Uses an existing pool, with the default settings (schema `"jobs"`).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self::new(pool, PgConfig::default())
+    }
+
+    /// Starts configuring a backend.
+    pub fn builder() -> PgBackendBuilder {
+        PgBackendBuilder::default()
+    }
+
+    fn new(pool: PgPool, config: PgConfig) -> Self {
+        let channel = listen::channel(&config.schema);
+        let sql = Statements::new(&config.schema, &channel);
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                config,
+                channel,
+                sql,
+                hub: WakeHub::new(),
+                listener: Mutex::new(None),
+                schema_checked: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// Creates or upgrades the schema and its tables to the version this
+    /// binary knows. Idempotent, and safe to run from many processes at
+    /// once. Fails with [`Error::SchemaTooNew`] if a newer binary already
+    /// migrated the schema.
+    pub async fn migrate(&self) -> Result<()> {
+        schema::migrate(&self.inner.pool, &self.inner.config.schema).await?;
+        let _ = self.inner.schema_checked.set(());
+        Ok(())
+    }
+
+    /// Checks that the schema is at the version this binary knows: fails
+    /// with [`Error::SchemaTooNew`] or [`Error::NotMigrated`] otherwise.
+    /// Workers check this before their first fetch, election or insert.
+    pub async fn check_schema(&self) -> Result<()> {
+        self.inner
+            .schema_checked
+            .get_or_try_init(|| schema::check(&self.inner.pool, &self.inner.config.schema))
+            .await
+            .map(|_| ())
+    }
+
+    /// The connection pool, for your own queries and transactions.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// The schema the tables live in.
+    pub fn schema(&self) -> &str {
+        &self.inner.config.schema
+    }
+
+    /// Stores jobs inside the caller's transaction: they exist if and only
+    /// if it commits, and workers are notified at commit. The explicit form
+    /// of [`EnqueueTx`](crate::EnqueueTx), for a backend with a configured
+    /// schema.
+    pub async fn enqueue_tx(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        job: jobs_core::JobBuilder,
+    ) -> std::result::Result<JobId, EnqueueError> {
+        let row = job.into_new_job(jobs_core::DEFAULT_MAX_PAYLOAD)?;
+        let ids =
+            insert::insert_many(tx, &self.inner.sql.insert, std::slice::from_ref(&row)).await?;
+        ids.into_iter().next().ok_or_else(|| {
+            EnqueueError::Backend("the database stored the job but returned no id".into())
+        })
+    }
+
+    async fn ensure_schema(&self) -> std::result::Result<(), BoxError> {
+        self.check_schema().await.map_err(boxed)
+    }
+
+    fn start_listener(&self) {
+        let mut listener = self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if listener.is_none() {
+            *listener = listen::spawn(
+                self.inner.pool.clone(),
+                self.inner.channel.clone(),
+                self.inner.hub.clone(),
+            );
+        }
+    }
+}
+
+impl fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("schema", &self.inner.config.schema)
+            .field(
+                "completed_retention",
+                &self.inner.config.completed_retention,
+            )
+            .field("dead_retention", &self.inner.config.dead_retention)
+            .field("pool_size", &self.inner.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Backend for PgBackend {
+    async fn job_insert_many(
+        &self,
+        jobs: Vec<NewJob>,
+        _mode: InsertMode, // PostgreSQL has no capacity to wait for
+    ) -> std::result::Result<Vec<JobId>, EnqueueError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.check_schema().await?;
+        let mut conn = self
+            .inner
+            .pool
+            .acquire()
+            .await
+            .map_err(Error::db("store jobs"))?;
+        Ok(insert::insert_many(&mut conn, &self.inner.sql.insert, &jobs).await?)
+    }
+
+    async fn job_fetch(
+        &self,
+        request: FetchRequest<'_>,
+    ) -> std::result::Result<FetchedBatch, BoxError> {
+        self.ensure_schema().await?;
+        fetch::fetch(&self.inner.pool, &self.inner.sql.fetch, request)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> std::result::Result<(), BoxError> {
+        let ready =
+            complete::complete_many(&self.inner.pool, &self.inner.sql.complete, &completions)
+                .await
+                .map_err(boxed)?;
+        for queue in ready {
+            self.inner.hub.notify(&queue);
+        }
+        Ok(())
+    }
+
+    async fn job_heartbeat(
+        &self,
+        running: &[(JobId, u32)],
+        lease: Duration,
+    ) -> std::result::Result<Vec<JobId>, BoxError> {
+        complete::heartbeat(&self.inner.pool, &self.inner.sql.complete, running, lease)
+            .await
+            .map_err(boxed)
+    }
+
+    fn job_wakeup(&self, queue: &str) -> Wakeup {
+        self.start_listener();
+        self.inner.hub.subscribe(queue)
+    }
+
+    async fn job_get(&self, id: JobId) -> std::result::Result<Option<JobInfo>, BoxError> {
+        admin::get(&self.inner.pool, &self.inner.sql.admin, id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_list(&self, filter: &JobFilter) -> std::result::Result<Vec<JobInfo>, BoxError> {
+        admin::list(&self.inner.pool, &self.inner.sql.admin, filter)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_counts(&self) -> std::result::Result<Counts, BoxError> {
+        admin::counts(&self.inner.pool, &self.inner.sql.admin)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_retry(&self, id: JobId) -> std::result::Result<bool, BoxError> {
+        admin::retry(
+            &self.inner.pool,
+            &self.inner.sql.admin,
+            &self.inner.channel,
+            id,
+        )
+        .await
+        .map_err(boxed)
+    }
+
+    async fn job_cancel(&self, id: JobId) -> std::result::Result<bool, BoxError> {
+        admin::cancel(&self.inner.pool, &self.inner.sql.admin, id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_delete(&self, id: JobId) -> std::result::Result<bool, BoxError> {
+        admin::delete(&self.inner.pool, &self.inner.sql.admin, id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn schedule_upsert(
+        &self,
+        spec: &ScheduleSpec,
+        next_run_at: DateTime<Utc>,
+    ) -> std::result::Result<StoredSchedule, BoxError> {
+        self.ensure_schema().await?;
+        schedules::upsert(
+            &self.inner.pool,
+            &self.inner.sql.schedules,
+            spec,
+            next_run_at,
+        )
+        .await
+        .map_err(boxed)
+    }
+
+    async fn schedule_list(&self) -> std::result::Result<Vec<StoredSchedule>, BoxError> {
+        schedules::list(&self.inner.pool, &self.inner.sql.schedules)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn schedule_advance(
+        &self,
+        id: &str,
+        expected_next: DateTime<Utc>,
+        next_run_at: DateTime<Utc>,
+        jobs: Vec<NewJob>,
+    ) -> std::result::Result<bool, BoxError> {
+        schedules::advance(
+            &self.inner.pool,
+            &self.inner.sql.schedules,
+            &self.inner.sql.insert,
+            id,
+            expected_next,
+            next_run_at,
+            &jobs,
+        )
+        .await
+        .map_err(boxed)
+    }
+
+    async fn schedule_remove(&self, id: &str) -> std::result::Result<bool, BoxError> {
+        schedules::remove(&self.inner.pool, &self.inner.sql.schedules, id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn leader_elect(
+        &self,
+        worker_id: &str,
+        ttl: Duration,
+    ) -> std::result::Result<bool, BoxError> {
+        self.ensure_schema().await?;
+        leader::elect(&self.inner.pool, &self.inner.sql.leader, worker_id, ttl)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn leader_resign(&self, worker_id: &str) -> std::result::Result<(), BoxError> {
+        leader::resign(&self.inner.pool, &self.inner.sql.leader, worker_id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn maintain(&self) -> std::result::Result<MaintenanceReport, BoxError> {
+        self.ensure_schema().await?;
+        maintenance::maintain(
+            &self.inner.pool,
+            &self.inner.sql.maintenance,
+            &self.inner.config,
+            &self.inner.channel,
+            &self.inner.hub,
+        )
+        .await
+        .map_err(boxed)
+    }
+}

@@ -1,0 +1,114 @@
+//! Backend settings and their defaults.
+
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// The schema the tables live in unless configured otherwise.
+pub const DEFAULT_SCHEMA: &str = "jobs";
+/// How long `Completed` jobs are kept before the pruner deletes them.
+pub const DEFAULT_COMPLETED_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// How long `Dead` and `Cancelled` jobs are kept before the pruner deletes them.
+pub const DEFAULT_DEAD_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The most rows one pruning or rescuing statement touches, so a backlog
+/// is worked off in short transactions instead of one long lock.
+pub const DEFAULT_MAINTENANCE_BATCH: usize = 1_000;
+/// The most batches of each kind one maintenance pass runs; the rest waits
+/// for the next pass.
+pub const DEFAULT_MAINTENANCE_BATCHES: usize = 10;
+/// The pool size [`PgBackend::connect`](crate::PgBackend::connect) uses.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// How long an idle pooled connection may sit before it is checked with a
+/// ping when taken out of the pool.
+pub(crate) const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+/// How long to wait for a pooled connection before an operation fails.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of a [`PgBackend`](crate::PgBackend). Every field has a named
+/// default above; build one with [`PgBackend::builder`](crate::PgBackend::builder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PgConfig {
+    pub(crate) schema: String,
+    pub(crate) completed_retention: Duration,
+    pub(crate) dead_retention: Duration,
+    pub(crate) maintenance_batch: usize,
+    pub(crate) maintenance_batches: usize,
+    pub(crate) max_connections: u32,
+    pub(crate) acquire_timeout: Duration,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        Self {
+            schema: DEFAULT_SCHEMA.to_owned(),
+            completed_retention: DEFAULT_COMPLETED_RETENTION,
+            dead_retention: DEFAULT_DEAD_RETENTION,
+            maintenance_batch: DEFAULT_MAINTENANCE_BATCH,
+            maintenance_batches: DEFAULT_MAINTENANCE_BATCHES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+impl PgConfig {
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate_schema_name(&self.schema)?;
+        if self.maintenance_batch == 0 || self.maintenance_batches == 0 {
+            return Err(Error::InvalidSetting(
+                "maintenance batch size and count must be at least 1".into(),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::InvalidSetting(
+                "the pool needs at least 1 connection".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a schema name: 1 to 48 of `a-z`, `0-9`, `_`, not starting with a
+/// digit. Lower case only, so the name means the same quoted or not; short
+/// enough that derived names (the notification channel) stay under
+/// PostgreSQL's 63-byte limit.
+pub fn validate_schema_name(name: &str) -> Result<()> {
+    let valid = (1..=48).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+        && !name.starts_with("pg_");
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidSchemaName(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names() {
+        for ok in ["jobs", "_x", "tenant_42", &"a".repeat(48)] {
+            assert!(validate_schema_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Jobs",
+            "1jobs",
+            "jobs;drop",
+            "a b",
+            "pg_catalog",
+            "j\"s",
+            &"a".repeat(49),
+        ] {
+            assert!(
+                matches!(validate_schema_name(bad), Err(Error::InvalidSchemaName(_))),
+                "{bad}"
+            );
+        }
+    }
+}

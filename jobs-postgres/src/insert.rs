@@ -1,0 +1,239 @@
+//! Storing jobs: any number in one statement, unique jobs enforced by the
+//! database, one notification per statement.
+//!
+//! The statement unnests one array per column, inserts in input order and
+//! skips rows that collide with an unfinished job of the same kind and
+//! unique key (`ON CONFLICT DO NOTHING` on a partial unique index: when the
+//! colliding insert belongs to a transaction still open, PostgreSQL waits
+//! for it, so a rollback there lets this insert through). Colliding rows are
+//! then answered with the existing job's id.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use jobs_core::JobId;
+use jobs_core::backend::NewJob;
+use sqlx::{PgConnection, Row};
+
+use crate::schema::render;
+use crate::{Error, Result};
+
+/// Unfinished states, as the partial unique index names them.
+pub(crate) const UNFINISHED: &str = "('scheduled', 'available', 'running', 'retryable')";
+
+const INSERT: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::integer[],
+                         $6::timestamptz[], $7::text[])
+        WITH ORDINALITY AS t(kind, queue, args, priority, max_attempts, scheduled_at, unique_key, ord)
+),
+inserted AS (
+    INSERT INTO {schema}.jobs (kind, queue, args, state, priority, max_attempts, scheduled_at, unique_key)
+    SELECT kind, queue, args::jsonb,
+           CASE WHEN scheduled_at > now() THEN 'scheduled' ELSE 'available' END,
+           priority, max_attempts, COALESCE(scheduled_at, now()), unique_key
+    FROM input
+    ORDER BY ord
+    ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN {unfinished}
+    DO NOTHING
+    RETURNING id, kind, unique_key, queue, state
+)
+SELECT id, kind, unique_key FROM inserted
+UNION ALL
+-- one notification per statement, naming the queues that got ready jobs;
+-- inside a transaction it is delivered at commit, or never
+SELECT NULL, NULL, NULL FROM (
+    SELECT pg_notify($8, string_agg(DISTINCT queue, ',')) FROM inserted
+    WHERE state = 'available' HAVING count(*) > 0
+) AS notified";
+
+const EXISTING: &str = "
+SELECT j.id, j.kind, j.unique_key
+FROM {schema}.jobs j
+JOIN unnest($1::text[], $2::text[]) AS k(kind, unique_key)
+  ON j.kind = k.kind AND j.unique_key = k.unique_key
+WHERE j.unique_key IS NOT NULL AND j.state IN {unfinished}";
+
+/// How often colliding rows are tried again when the job they collided
+/// with finished before its id could be read.
+const MAX_ROUNDS: usize = 5;
+
+/// The rendered insert statements of one schema.
+#[derive(Debug)]
+pub(crate) struct InsertSql {
+    insert: String,
+    existing: String,
+    channel: String,
+}
+
+impl InsertSql {
+    pub(crate) fn new(schema: &str, channel: &str) -> Self {
+        let fill = |template: &str| render(template, schema).replace("{unfinished}", UNFINISHED);
+        Self {
+            insert: fill(INSERT),
+            existing: fill(EXISTING),
+            channel: channel.to_owned(),
+        }
+    }
+}
+
+/// Stores `jobs` in order on `conn` (a pooled connection or the caller's
+/// transaction) and returns their ids; a unique job that already exists
+/// unfinished gets the existing id.
+pub(crate) async fn insert_many(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+) -> Result<Vec<JobId>> {
+    let mut ids: Vec<Option<JobId>> = vec![None; jobs.len()];
+    let mut pending: Vec<usize> = (0..jobs.len()).collect();
+    for _ in 0..MAX_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let batch: Vec<&NewJob> = pending.iter().map(|&index| &jobs[index]).collect();
+        let inserted = insert_rows(conn, sql, &batch).await?;
+        let collided = assign_inserted(&pending, jobs, inserted, &mut ids)?;
+        if collided.is_empty() {
+            break;
+        }
+        let existing = existing_ids(conn, sql, jobs, &collided).await?;
+        pending = collided
+            .into_iter()
+            .filter(|&index| {
+                let job = &jobs[index];
+                match job
+                    .unique_key
+                    .as_ref()
+                    .and_then(|key| existing.get(&(job.kind.to_string(), key.clone())).copied())
+                {
+                    Some(id) => {
+                        ids[index] = Some(id);
+                        false
+                    }
+                    // it finished in between: insert it after all
+                    None => true,
+                }
+            })
+            .collect();
+    }
+    ids.into_iter()
+        .enumerate()
+        .map(|(index, id)| {
+            id.ok_or_else(|| {
+                Error::decode(
+                    format!("unique job `{}`", jobs[index].kind),
+                    "the job it collided with kept finishing before its id could be read; try again",
+                )
+            })
+        })
+        .collect()
+}
+
+/// One inserted row: its id, kind and unique key.
+type Inserted = (i64, String, Option<String>);
+
+async fn insert_rows(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[&NewJob],
+) -> Result<Vec<Inserted>> {
+    let kinds: Vec<&str> = jobs.iter().map(|job| job.kind.as_ref()).collect();
+    let queues: Vec<&str> = jobs.iter().map(|job| job.queue.as_ref()).collect();
+    let args: Vec<&str> = jobs.iter().map(|job| job.args.as_str()).collect();
+    let priorities: Vec<i16> = jobs.iter().map(|job| job.priority).collect();
+    let max_attempts: Vec<i32> = jobs
+        .iter()
+        .map(|job| i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+        .collect();
+    let scheduled: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|job| job.scheduled_at).collect();
+    let unique: Vec<Option<&str>> = jobs.iter().map(|job| job.unique_key.as_deref()).collect();
+    let rows = sqlx::query(&sql.insert)
+        .bind(kinds)
+        .bind(queues)
+        .bind(args)
+        .bind(priorities)
+        .bind(max_attempts)
+        .bind(scheduled)
+        .bind(unique)
+        .bind(&sql.channel)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(Error::db(describe(jobs)))?;
+    let mut inserted = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: Option<i64> = row.try_get(0).map_err(Error::db("read inserted ids"))?;
+        let Some(id) = id else { continue };
+        let kind: String = row.try_get(1).map_err(Error::db("read inserted ids"))?;
+        let key: Option<String> = row.try_get(2).map_err(Error::db("read inserted ids"))?;
+        inserted.push((id, kind, key));
+    }
+    // Ids come from one sequence in insertion order, which is input order.
+    inserted.sort_unstable_by_key(|(id, _, _)| *id);
+    Ok(inserted)
+}
+
+/// Gives each pending row its inserted id; returns the rows that collided.
+fn assign_inserted(
+    pending: &[usize],
+    jobs: &[NewJob],
+    inserted: Vec<Inserted>,
+    ids: &mut [Option<JobId>],
+) -> Result<Vec<usize>> {
+    let mut inserted = inserted.into_iter().peekable();
+    let mut collided = Vec::new();
+    for &index in pending {
+        let job = &jobs[index];
+        let matches = inserted.peek().is_some_and(|(_, kind, key)| {
+            *kind == job.kind && key.as_deref() == job.unique_key.as_deref()
+        });
+        if matches {
+            if let Some((id, _, _)) = inserted.next() {
+                ids[index] = Some(JobId::new(id));
+            }
+        } else if job.unique_key.is_some() {
+            collided.push(index);
+        } else {
+            return Err(Error::decode(
+                "inserted job ids",
+                format!("job `{}` without a unique key was not inserted", job.kind),
+            ));
+        }
+    }
+    Ok(collided)
+}
+
+async fn existing_ids(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+    collided: &[usize],
+) -> Result<HashMap<(String, String), JobId>> {
+    let kinds: Vec<&str> = collided.iter().map(|&i| jobs[i].kind.as_ref()).collect();
+    let keys: Vec<&str> = collided
+        .iter()
+        .map(|&i| jobs[i].unique_key.as_deref().unwrap_or_default())
+        .collect();
+    let rows = sqlx::query(&sql.existing)
+        .bind(kinds)
+        .bind(keys)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(Error::db("look up existing unique jobs"))?;
+    let mut existing = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let read = |error| Error::db("read existing unique jobs")(error);
+        let id: i64 = row.try_get(0).map_err(read)?;
+        let kind: String = row.try_get(1).map_err(read)?;
+        let key: String = row.try_get(2).map_err(read)?;
+        existing.insert((kind, key), JobId::new(id));
+    }
+    Ok(existing)
+}
+
+fn describe(jobs: &[&NewJob]) -> String {
+    match jobs {
+        [job] => format!("store job `{}` on queue `{}`", job.kind, job.queue),
+        _ => format!("store {} jobs", jobs.len()),
+    }
+}

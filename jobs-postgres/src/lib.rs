@@ -1,0 +1,115 @@
+//! The PostgreSQL backend of `jobs-core`: durable, transactional,
+//! multi-node background jobs.
+//!
+//! # Overview
+//!
+//! ```no_run
+//! use jobs_core::prelude::*;
+//! use jobs_postgres::prelude::*;
+//!
+//! #[job(retries = 3)]
+//! async fn send_welcome_email(user_id: i64) -> anyhow::Result<()> {
+//!     println!("welcome, user {user_id}");
+//!     Ok(())
+//! }
+//!
+//! # async fn demo() -> anyhow::Result<()> {
+//! let backend = PgBackend::connect("postgres://localhost/app").await?;
+//! backend.migrate().await?; // create or upgrade the schema; idempotent
+//!
+//! let client = Client::new(backend.clone());
+//! send_welcome_email::enqueue(&client, 42).await?; // returns once committed
+//!
+//! Worker::builder(backend).build()?.run_until(tokio::signal::ctrl_c()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it guarantees
+//!
+//! - **Durable, at least once.** An enqueue returns once the job is
+//!   committed. A claimed job holds a lease that its worker's heartbeat
+//!   renews; when a worker dies (`kill -9`, a lost network) the lease
+//!   expires and the elected leader's rescuer puts the job back for its next
+//!   attempt with the error `"worker lost"` in its history (or makes it
+//!   `Dead` if its attempts are spent), within lease + maintenance interval
+//!   (30 s + 15 s by default). Write jobs so that running twice is harmless.
+//! - **Fenced completions.** Every outcome is written only while the job is
+//!   still `Running` at the attempt that produced it, so a worker that
+//!   stalled past its lease cannot overwrite what the newer attempt did.
+//! - **Transactional enqueue.** [`EnqueueTx::enqueue_tx`] stores a job inside
+//!   your `sqlx::Transaction`: it exists if and only if that commits.
+//! - **Unique jobs by the database.** A partial unique index over
+//!   unfinished jobs' `(kind, unique_key)`; concurrent enqueues get one row
+//!   and the same id, also when a competing transaction rolls back.
+//! - **One leader.** Cron ticks, rescue and pruning run on one elected
+//!   worker; a new one takes over when its term lapses. Each tick's jobs are
+//!   inserted in the same transaction that advances the schedule by
+//!   compare-and-set, so a tick never yields two jobs.
+//! - **Pruning.** Finished jobs are deleted after their retention
+//!   (`Completed` 24 h, `Dead`/`Cancelled` 7 days by default) in batches.
+//! - **Reconnection.** Errors are returned, never panics; the worker retries
+//!   with backoff and the pool opens new connections when the server is
+//!   back.
+//!
+//! # How it is fast
+//!
+//! Jobs are claimed in batches by one `UPDATE ... FROM (SELECT ... FOR UPDATE
+//! SKIP LOCKED)` statement over a partial index of waiting rows; outcomes
+//! are written in batches with one `UPDATE ... FROM unnest(..)`; many jobs
+//! are inserted with one `INSERT ... SELECT FROM unnest(..)`. Each insert
+//! statement sends one `NOTIFY`, which a `LISTEN` connection per process
+//! turns into wake-ups of idle queues; workers poll as well, so a lost
+//! notification costs at most the poll interval.
+//!
+//! # Schema
+//!
+//! Everything lives in one schema (default `jobs`, configurable with
+//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader` and
+//! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
+//! versioned migrations in one transaction under an advisory lock; running
+//! it again does nothing. A binary refuses a schema migrated by a newer
+//! version ([`Error::SchemaTooNew`]): `migrate()` fails, and a worker's
+//! fetches fail with that message until the binary is upgraded.
+//!
+//! # TLS
+//!
+//! This crate enables no TLS implementation in sqlx. To connect over TLS,
+//! add `sqlx = { version = "0.8", features = ["tls-rustls"] }` (or
+//! `tls-native-tls`) to your own `Cargo.toml`; features unify.
+
+#![warn(missing_docs, unreachable_pub)]
+
+mod admin;
+mod backend;
+mod complete;
+mod config;
+mod error;
+mod fetch;
+mod insert;
+mod leader;
+mod listen;
+mod maintenance;
+mod schedules;
+mod schema;
+mod tx;
+
+pub use crate::backend::{PgBackend, PgBackendBuilder};
+pub use crate::config::{
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_COMPLETED_RETENTION, DEFAULT_DEAD_RETENTION,
+    DEFAULT_MAINTENANCE_BATCH, DEFAULT_MAINTENANCE_BATCHES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SCHEMA, validate_schema_name,
+};
+pub use crate::error::{Error, Result};
+pub use crate::maintenance::WORKER_LOST;
+pub use crate::schema::SCHEMA_VERSION;
+pub use crate::tx::EnqueueTx;
+
+/// The sqlx this crate is built with, so your transactions and pools are
+/// the same types.
+pub use sqlx;
+
+/// `use jobs_postgres::prelude::*;` brings [`PgBackend`] and the
+/// [`EnqueueTx`] trait that gives job builders `enqueue_tx`.
+pub mod prelude {
+    pub use crate::{EnqueueTx, PgBackend};
+}

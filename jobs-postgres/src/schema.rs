@@ -1,0 +1,161 @@
+//! Embedded, versioned migrations and the schema version check.
+//!
+//! Each migration is a SQL file compiled into the binary, applied in order
+//! in one transaction under an advisory lock (so two processes migrating at
+//! once take turns), and recorded in `{schema}.schema_migrations`. A schema
+//! migrated by a newer binary is refused, with a message saying so.
+
+use sqlx::{Connection, PgPool};
+
+use crate::{Error, Result};
+
+/// One embedded migration.
+struct Migration {
+    version: i32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("migrations/0001_init.sql"),
+}];
+
+/// The newest schema version this binary knows and needs.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// First key of the advisory lock migrations hold ("jobs" in ASCII); the
+/// second is the schema name's hash, so schemas migrate independently.
+const MIGRATION_LOCK: i32 = 0x6a6f_6273;
+
+/// Replaces `{schema}` in a SQL template with the quoted schema name.
+pub(crate) fn render(template: &str, schema: &str) -> String {
+    template.replace("{schema}", &format!("\"{schema}\""))
+}
+
+/// Creates or upgrades the schema to [`SCHEMA_VERSION`]. Idempotent.
+pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
+    let context = || format!("migrate schema `{schema}`");
+    let mut conn = pool.acquire().await.map_err(Error::db(context()))?;
+    let mut tx = conn.begin().await.map_err(Error::db(context()))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(MIGRATION_LOCK)
+        .bind(schema)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db(context()))?;
+    let bootstrap = render(
+        "CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+             version    integer     PRIMARY KEY,
+             name       text        NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         );",
+        schema,
+    );
+    sqlx::raw_sql(&bootstrap)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db(context()))?;
+    let found = current_version(&mut tx, schema).await?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            schema: schema.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        let what = format!(
+            "apply migration {:04}_{} to schema `{schema}`",
+            migration.version, migration.name
+        );
+        sqlx::raw_sql(&render(migration.sql, schema))
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::db(what.clone()))?;
+        sqlx::query(&render(
+            "INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)",
+            schema,
+        ))
+        .bind(migration.version)
+        .bind(migration.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db(what))?;
+        tracing::info!(
+            schema,
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
+    }
+    tx.commit().await.map_err(Error::db(context()))?;
+    Ok(SCHEMA_VERSION)
+}
+
+/// Checks that the schema is at exactly the version this binary knows.
+pub(crate) async fn check(pool: &PgPool, schema: &str) -> Result<()> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(Error::db(format!("check the version of schema `{schema}`")))?;
+    let found = current_version(&mut conn, schema).await?;
+    if found > SCHEMA_VERSION {
+        Err(Error::SchemaTooNew {
+            schema: schema.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        })
+    } else if found < SCHEMA_VERSION {
+        Err(Error::NotMigrated {
+            schema: schema.to_owned(),
+            found,
+            needed: SCHEMA_VERSION,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The schema's version; 0 if it has never been migrated.
+async fn current_version(conn: &mut sqlx::PgConnection, schema: &str) -> Result<i32> {
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(format!("\"{schema}\".schema_migrations"))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
+    if table.is_none() {
+        return Ok(0);
+    }
+    let version: Option<i32> = sqlx::query_scalar(&render(
+        "SELECT max(version) FROM {schema}.schema_migrations",
+        schema,
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
+    Ok(version.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_up_to_the_version() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, index + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn render_quotes_the_schema() {
+        assert_eq!(
+            render("SELECT 1 FROM {schema}.jobs", "tenant"),
+            "SELECT 1 FROM \"tenant\".jobs"
+        );
+    }
+}

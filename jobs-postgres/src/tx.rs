@@ -1,0 +1,55 @@
+//! Enqueueing inside the caller's transaction.
+
+use std::future::Future;
+use std::sync::LazyLock;
+
+use jobs_core::{DEFAULT_MAX_PAYLOAD, EnqueueError, JobBuilder, JobId};
+use sqlx::{Postgres, Transaction};
+
+use crate::config::DEFAULT_SCHEMA;
+use crate::insert::{InsertSql, insert_many};
+use crate::listen::channel;
+
+static DEFAULT_INSERT: LazyLock<InsertSql> =
+    LazyLock::new(|| InsertSql::new(DEFAULT_SCHEMA, &channel(DEFAULT_SCHEMA)));
+
+/// Adds `enqueue_tx` to job builders: the job is stored inside your
+/// transaction, so it exists if and only if the transaction commits (and
+/// workers are woken at commit).
+///
+/// ```no_run
+/// use jobs_core::job;
+/// use jobs_postgres::prelude::*;
+///
+/// #[job]
+/// async fn send_welcome_email(user_id: i64, template: String) {}
+///
+/// # async fn demo(pool: sqlx::PgPool) -> anyhow::Result<()> {
+/// let mut tx = pool.begin().await?;
+/// let user_id: i64 = sqlx::query_scalar("INSERT INTO users (name) VALUES ('ada') RETURNING id")
+///     .fetch_one(&mut *tx)
+///     .await?;
+/// send_welcome_email::with(user_id, "welcome".into()).enqueue_tx(&mut tx).await?;
+/// tx.commit().await?; // the user and the job exist together, or neither
+/// # Ok(()) }
+/// ```
+///
+/// `enqueue_tx` uses the default schema `"jobs"`; for a backend with
+/// another schema use [`PgBackend::enqueue_tx`](crate::PgBackend::enqueue_tx).
+pub trait EnqueueTx: Sized {
+    /// Stores the job inside `tx` (schema `"jobs"`).
+    fn enqueue_tx(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+    ) -> impl Future<Output = Result<JobId, EnqueueError>> + Send;
+}
+
+impl EnqueueTx for JobBuilder {
+    async fn enqueue_tx(self, tx: &mut Transaction<'_, Postgres>) -> Result<JobId, EnqueueError> {
+        let row = self.into_new_job(DEFAULT_MAX_PAYLOAD)?;
+        let ids = insert_many(tx, &DEFAULT_INSERT, std::slice::from_ref(&row)).await?;
+        ids.into_iter().next().ok_or_else(|| {
+            EnqueueError::Backend("the database stored the job but returned no id".into())
+        })
+    }
+}
