@@ -17,11 +17,21 @@ async fn send_receipt_v2(order_id: i64) {
 fn a_shared_kind_name_fails_naming_both_functions() {
     assert_eq!(send_receipt_v1::NAME, send_receipt_v2::NAME);
     match Worker::builder(MemoryBackend::new()).build().unwrap_err() {
-        BuildError::DuplicateKind { kind, first, second } => {
+        BuildError::DuplicateKind {
+            kind,
+            first,
+            second,
+        } => {
             assert_eq!(kind, "send_receipt");
             let both = [first, second];
-            assert!(both.iter().any(|at| at.ends_with("send_receipt_v1")), "{both:?}");
-            assert!(both.iter().any(|at| at.ends_with("send_receipt_v2")), "{both:?}");
+            assert!(
+                both.iter().any(|at| at.ends_with("send_receipt_v1")),
+                "{both:?}"
+            );
+            assert!(
+                both.iter().any(|at| at.ends_with("send_receipt_v2")),
+                "{both:?}"
+            );
         }
         other => panic!("expected DuplicateKind, got {other:?}"),
     }
