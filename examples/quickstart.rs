@@ -21,8 +21,15 @@ struct Mailer {
 
 /// Fire and forget.
 #[job(queue = "mail")]
-async fn send_welcome_email(mailer: State<Mailer>, user_id: i64, template: String) -> anyhow::Result<()> {
-    println!("  [mail] {} sends {template:?} to user {user_id}", mailer.from);
+async fn send_welcome_email(
+    mailer: State<Mailer>,
+    user_id: i64,
+    template: String,
+) -> anyhow::Result<()> {
+    println!(
+        "  [mail] {} sends {template:?} to user {user_id}",
+        mailer.from
+    );
     Ok(())
 }
 
@@ -35,7 +42,10 @@ async fn send_reminder(user_id: i64) {
 /// Always fails: two retries 200 ms apart, then `Dead`.
 #[job(retries = 2, backoff = "fixed", backoff_base = "200ms")]
 async fn charge_card(ctx: JobContext, order_id: i64) -> Result<(), String> {
-    println!("  [billing] charging order {order_id}, attempt {}", ctx.attempt());
+    println!(
+        "  [billing] charging order {order_id}, attempt {}",
+        ctx.attempt()
+    );
     Err(format!("card declined for order {order_id}"))
 }
 
@@ -50,7 +60,9 @@ async fn main() -> anyhow::Result<()> {
     let backend = MemoryBackend::new();
     let client = Client::new(backend.clone());
     let worker = Worker::builder(backend)
-        .state(Mailer { from: "hello@example.com" })
+        .state(Mailer {
+            from: "hello@example.com",
+        })
         .queue("default", 4)
         .queue("mail", 2)
         .build()?
@@ -65,11 +77,21 @@ async fn main() -> anyhow::Result<()> {
     loop {
         let mut finished = 0;
         for id in [welcome, reminder, charge] {
-            if client.job(id).await?.is_some_and(|job| job.state.is_finished()) {
+            if client
+                .job(id)
+                .await?
+                .is_some_and(|job| job.state.is_finished())
+            {
                 finished += 1;
             }
         }
-        let reports = client.list(JobFilter::new().kind(periodic_report::NAME).state(JobState::Completed)).await?;
+        let reports = client
+            .list(
+                JobFilter::new()
+                    .kind(periodic_report::NAME)
+                    .state(JobState::Completed),
+            )
+            .await?;
         if (finished == 3 && reports.len() >= 2) || tokio::time::Instant::now() >= deadline {
             break;
         }
@@ -83,15 +105,26 @@ async fn main() -> anyhow::Result<()> {
             print_job(&job);
         }
     }
-    for job in client.list(JobFilter::new().kind(periodic_report::NAME)).await? {
+    for job in client
+        .list(JobFilter::new().kind(periodic_report::NAME))
+        .await?
+    {
         print_job(&job);
     }
     Ok(())
 }
 
 fn print_job(job: &JobInfo) {
-    println!("  job {:>2} {:<20} {:<9} after {} attempt(s)", job.id, job.kind, job.state, job.attempt);
+    println!(
+        "  job {:>2} {:<20} {:<9} after {} attempt(s)",
+        job.id, job.kind, job.state, job.attempt
+    );
     for error in &job.errors {
-        println!("         attempt {} failed at {}: {}", error.attempt, error.at.format("%H:%M:%S%.3f"), error.message);
+        println!(
+            "         attempt {} failed at {}: {}",
+            error.attempt,
+            error.at.format("%H:%M:%S%.3f"),
+            error.message
+        );
     }
 }

@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jobs_core::prelude::*;
 use jobs_core::EnqueueError;
+use jobs_core::prelude::*;
 use jobs_memory::MemoryBackend;
 use serde::Deserialize;
 use serde_json::json;
@@ -34,21 +34,38 @@ struct SendEmail {
     template: String,
 }
 
-async fn enqueue_email(AxumState(client): AxumState<Client>, Json(body): Json<SendEmail>) -> Response {
+async fn enqueue_email(
+    AxumState(client): AxumState<Client>,
+    Json(body): Json<SendEmail>,
+) -> Response {
     match send_email::enqueue(&client, body.user_id, body.template).await {
         Ok(id) => (StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response(),
-        Err(error @ EnqueueError::QueueFull { .. }) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": error.to_string() }))).into_response()
-        }
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": error.to_string() }))).into_response(),
+        Err(error @ EnqueueError::QueueFull { .. }) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": error.to_string() })),
+        )
+            .into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": error.to_string() })),
+        )
+            .into_response(),
     }
 }
 
 async fn show_job(AxumState(client): AxumState<Client>, Path(id): Path<i64>) -> Response {
     match client.job(JobId::new(id)).await {
         Ok(Some(job)) => Json(job).into_response(),
-        Ok(None) => (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no job {id}") }))).into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": error.to_string() }))).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no job {id}") })),
+        )
+            .into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": error.to_string() })),
+        )
+            .into_response(),
     }
 }
 

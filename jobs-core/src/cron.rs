@@ -271,3 +271,199 @@ impl fmt::Debug for CronSchedule {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    fn ticks(
+        schedule: &CronSchedule,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut at = from;
+        while let Some(next) = schedule.next_after(at).filter(|next| *next <= until) {
+            out.push(next);
+            at = next;
+        }
+        out
+    }
+
+    #[test]
+    fn rejects_five_fields_with_the_six_field_form() {
+        let error = CronSchedule::parse("0 2 * * *", "UTC").unwrap_err();
+        assert_eq!(
+            error,
+            CronError::FiveFields {
+                expr: "0 2 * * *".into(),
+                suggestion: "0 0 2 * * *".into()
+            }
+        );
+        assert!(error.to_string().contains("write `0 0 2 * * *`"));
+    }
+
+    #[test]
+    fn rejects_other_field_counts_bad_fields_zones_and_never_firing() {
+        assert!(matches!(
+            CronSchedule::parse("* * * *", "UTC"),
+            Err(CronError::FieldCount { fields: 4, .. })
+        ));
+        assert!(matches!(
+            CronSchedule::parse("0 0 25 * * *", "UTC"),
+            Err(CronError::Invalid { .. })
+        ));
+        assert!(matches!(
+            CronSchedule::parse("0 0 0 30 2 *", "UTC"),
+            Err(CronError::NeverFires { .. })
+        ));
+        assert!(matches!(
+            CronSchedule::parse("0 0 2 * * *", "Mars/Olympus"),
+            Err(CronError::UnknownZone { .. })
+        ));
+    }
+
+    #[test]
+    fn accepts_names_question_mark_and_a_year() {
+        let weekdays = CronSchedule::parse("0 0 9 ? JAN-MAR MON-FRI", "UTC").unwrap();
+        // 2027-01-01 is a Friday; the next weekday 09:00 after it is Monday the 4th
+        assert_eq!(
+            weekdays.next_after(utc(2027, 1, 1, 10, 0, 0)),
+            Some(utc(2027, 1, 4, 9, 0, 0))
+        );
+        let once = CronSchedule::parse("0 0 12 1 6 * 2030", "UTC").unwrap();
+        assert_eq!(
+            once.next_after(utc(2026, 1, 1, 0, 0, 0)),
+            Some(utc(2030, 6, 1, 12, 0, 0))
+        );
+        assert_eq!(
+            once.next_after(utc(2030, 6, 1, 12, 0, 0)),
+            None,
+            "the year has passed"
+        );
+    }
+
+    #[test]
+    fn spring_forward_fires_once_after_the_gap() {
+        // Berlin 2027-03-28: 02:00 CET -> 03:00 CEST
+        let nightly = CronSchedule::parse("0 30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            ticks(
+                &nightly,
+                utc(2027, 3, 26, 12, 0, 0),
+                utc(2027, 3, 29, 12, 0, 0)
+            ),
+            [
+                utc(2027, 3, 27, 1, 30, 0),
+                utc(2027, 3, 28, 1, 0, 0),
+                utc(2027, 3, 29, 0, 30, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn fall_back_fires_once() {
+        // Berlin 2027-10-31: 03:00 CEST -> 02:00 CET; 02:30 happens twice
+        let nightly = CronSchedule::parse("0 30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            ticks(
+                &nightly,
+                utc(2027, 10, 30, 12, 0, 0),
+                utc(2027, 11, 1, 12, 0, 0)
+            ),
+            [utc(2027, 10, 31, 0, 30, 0), utc(2027, 11, 1, 1, 30, 0)]
+        );
+    }
+
+    #[test]
+    fn quarter_hours_run_through_both_copies_of_the_repeated_hour() {
+        let quarters = CronSchedule::parse("0 */15 * * * *", "Europe/Berlin").unwrap();
+        let got = ticks(
+            &quarters,
+            utc(2027, 10, 30, 23, 59, 0),
+            utc(2027, 10, 31, 2, 0, 0),
+        );
+        let expected: Vec<_> = (0..9)
+            .map(|n| utc(2027, 10, 31, 0, 0, 0) + chrono::Duration::minutes(15 * n))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn plan_follows_the_misfire_policy() {
+        let minutely = CronSchedule::parse("0 * * * * *", "UTC").unwrap();
+        let stored = utc(2027, 1, 1, 0, 1, 0);
+        let now = utc(2027, 1, 1, 0, 11, 45);
+        let threshold = chrono::Duration::seconds(10);
+        let next = Some(utc(2027, 1, 1, 0, 12, 0));
+
+        let all = minutely.plan(stored, now, Misfire::All, threshold);
+        let expected: Vec<_> = (1..=11).map(|m| utc(2027, 1, 1, 0, m, 0)).collect();
+        assert_eq!(
+            all,
+            TickPlan {
+                fire: expected,
+                next_run_at: next
+            }
+        );
+
+        let once = minutely.plan(stored, now, Misfire::Once, threshold);
+        assert_eq!(
+            once,
+            TickPlan {
+                fire: vec![utc(2027, 1, 1, 0, 11, 0)],
+                next_run_at: next
+            }
+        );
+
+        let skip = minutely.plan(stored, now, Misfire::Skip, threshold);
+        assert_eq!(
+            skip,
+            TickPlan {
+                fire: vec![],
+                next_run_at: next
+            }
+        );
+
+        // on time: every policy fires the tick
+        let on_time = utc(2027, 1, 1, 0, 1, 2);
+        for policy in [Misfire::All, Misfire::Once, Misfire::Skip] {
+            let plan = minutely.plan(stored, on_time, policy, threshold);
+            assert_eq!(plan.fire, [stored], "{policy:?}");
+        }
+        // not due yet
+        let early = minutely.plan(stored, utc(2027, 1, 1, 0, 0, 59), Misfire::All, threshold);
+        assert_eq!(
+            early,
+            TickPlan {
+                fire: vec![],
+                next_run_at: Some(stored)
+            }
+        );
+    }
+
+    #[test]
+    fn a_long_outage_catches_up_at_most_the_limit() {
+        let every_second = CronSchedule::parse("* * * * * *", "UTC").unwrap();
+        let stored = utc(2027, 1, 1, 0, 0, 0);
+        let now = utc(2027, 1, 2, 0, 0, 0); // 86 400 missed ticks
+        let plan = every_second.plan(stored, now, Misfire::All, chrono::Duration::seconds(60));
+        assert_eq!(plan.fire.len(), MAX_CATCH_UP);
+        assert_eq!(plan.fire.last(), Some(&now));
+        assert!(plan.fire.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn misfire_names_parse() {
+        for policy in [Misfire::Once, Misfire::Skip, Misfire::All] {
+            assert_eq!(policy.as_str().parse::<Misfire>(), Ok(policy));
+        }
+        assert!("sometimes".parse::<Misfire>().is_err());
+    }
+}

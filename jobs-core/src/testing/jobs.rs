@@ -13,20 +13,36 @@ pub async fn record(probe: State<Probe>, ctx: JobContext, label: String) {
     probe.record(&ctx, label);
 }
 
-#[job(name = "conformance_always_fails", retries = 2, backoff = "fixed", backoff_base = "10ms")]
+#[job(
+    name = "conformance_always_fails",
+    retries = 2,
+    backoff = "fixed",
+    backoff_base = "10ms"
+)]
 pub async fn always_fails(probe: State<Probe>, ctx: JobContext) -> Result<(), String> {
     probe.record(&ctx, "");
     Err(format!("boom on attempt {}", ctx.attempt()))
 }
 
-#[job(name = "conformance_exponential", retries = 3, backoff = "exponential", backoff_base = "4s")]
-pub async fn fails_with_exponential_backoff(probe: State<Probe>, ctx: JobContext) -> Result<(), String> {
+#[job(
+    name = "conformance_exponential",
+    retries = 3,
+    backoff = "exponential",
+    backoff_base = "4s"
+)]
+pub async fn fails_with_exponential_backoff(
+    probe: State<Probe>,
+    ctx: JobContext,
+) -> Result<(), String> {
     probe.record(&ctx, "");
     Err("try later".to_owned())
 }
 
 #[job(name = "conformance_delays", retries = 3, delays = [5, 9])]
-pub async fn fails_with_explicit_delays(probe: State<Probe>, ctx: JobContext) -> Result<(), String> {
+pub async fn fails_with_explicit_delays(
+    probe: State<Probe>,
+    ctx: JobContext,
+) -> Result<(), String> {
     probe.record(&ctx, "");
     Err("try later".to_owned())
 }
@@ -107,16 +123,30 @@ pub async fn triggered(probe: State<Probe>, ctx: JobContext) {
 #[recurring(cron = "0 * * * * *", id = "conformance-every-minute", misfire = "all")]
 pub async fn every_minute() {}
 
-#[recurring(cron = "0 30 2 * * *", id = "conformance-berlin-0230", tz = "Europe/Berlin", misfire = "all")]
+#[recurring(
+    cron = "0 30 2 * * *",
+    id = "conformance-berlin-0230",
+    tz = "Europe/Berlin",
+    misfire = "all"
+)]
 pub async fn berlin_half_past_two() {}
 
-#[recurring(cron = "0 */15 * * * *", id = "conformance-berlin-quarters", tz = "Europe/Berlin", misfire = "all")]
+#[recurring(
+    cron = "0 */15 * * * *",
+    id = "conformance-berlin-quarters",
+    tz = "Europe/Berlin",
+    misfire = "all"
+)]
 pub async fn berlin_quarter_hours() {}
 
 #[recurring(cron = "0 * * * * *", id = "conformance-misfire-once")]
 pub async fn misfire_once() {}
 
-#[recurring(cron = "0 * * * * *", id = "conformance-misfire-skip", misfire = "skip")]
+#[recurring(
+    cron = "0 * * * * *",
+    id = "conformance-misfire-skip",
+    misfire = "skip"
+)]
 pub async fn misfire_skip() {}
 
 #[recurring(cron = "0 * * * * *", id = "conformance-misfire-all", misfire = "all")]

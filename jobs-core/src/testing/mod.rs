@@ -44,7 +44,11 @@ impl Env {
     /// Wraps a fresh backend.
     pub fn new<B: Backend>(backend: B) -> Self {
         let backend: Arc<dyn Backend> = Arc::new(backend);
-        Self { client: Client::from_arc(Arc::clone(&backend)), backend, probe: Probe::default() }
+        Self {
+            client: Client::from_arc(Arc::clone(&backend)),
+            backend,
+            probe: Probe::default(),
+        }
     }
 
     /// A worker builder on this backend with the probe as state, quick

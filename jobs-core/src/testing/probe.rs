@@ -55,7 +55,9 @@ impl Probe {
         let mut inner = self.lock();
         inner.running += 1;
         inner.max_running = inner.max_running.max(inner.running);
-        RunningGuard { probe: self.clone() }
+        RunningGuard {
+            probe: self.clone(),
+        }
     }
 
     /// Every run so far, in order.
@@ -65,7 +67,12 @@ impl Probe {
 
     /// The runs of one job.
     pub fn runs_of(&self, id: JobId) -> Vec<Run> {
-        self.lock().runs.iter().filter(|run| run.id == id).cloned().collect()
+        self.lock()
+            .runs
+            .iter()
+            .filter(|run| run.id == id)
+            .cloned()
+            .collect()
     }
 
     /// The most runs in progress at once.

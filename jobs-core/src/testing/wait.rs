@@ -21,7 +21,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {PATIENCE:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -34,7 +37,11 @@ where
 pub async fn wait_for_state(client: &Client, id: JobId, state: JobState) -> JobInfo {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let info = client.job(id).await.expect("backend answers").expect("job exists");
+        let info = client
+            .job(id)
+            .await
+            .expect("backend answers")
+            .expect("job exists");
         if info.state == state {
             return info;
         }

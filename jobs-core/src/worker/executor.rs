@@ -1,10 +1,12 @@
 //! Runs one claimed job and turns how it ended into a [`Completion`].
 
 use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -29,7 +31,7 @@ pub(crate) async fn execute(
     definition: &'static JobDefinition,
     job: FetchedJob,
     counters: &JobCounters,
-    hard_stop: &CancellationToken,
+    interrupt: &CancellationToken,
 ) -> Completion {
     let token = CancellationToken::new();
     shared.running.insert(job.id, job.attempt, token.clone());
@@ -40,7 +42,8 @@ pub(crate) async fn execute(
         job.queue = %job.queue,
         job.attempt = job.attempt,
     );
-    let end = run(shared, definition, &job, token.clone(), hard_stop)
+    counters.started.increment(1);
+    let end = run(shared, definition, &job, token, interrupt)
         .instrument(span.clone())
         .await;
     shared.running.remove(job.id);
@@ -57,7 +60,7 @@ async fn run(
     definition: &'static JobDefinition,
     job: &FetchedJob,
     token: CancellationToken,
-    hard_stop: &CancellationToken,
+    interrupt: &CancellationToken,
 ) -> RunEnd {
     tracing::debug!("job started");
     let context = JobContext::new(
@@ -73,8 +76,9 @@ async fn run(
         states: Arc::clone(&shared.states),
         context,
     };
-    // Its own task, so a panic is caught as a JoinError and the worker lives.
-    let mut task = tokio::spawn((definition.run)(invocation).in_current_span());
+    // A panic in the job ends this future with an error; the worker lives.
+    let run = AssertUnwindSafe((definition.run)(invocation)).catch_unwind();
+    tokio::pin!(run);
     let timeout = async {
         match definition.timeout {
             Some(limit) => {
@@ -85,32 +89,28 @@ async fn run(
         }
     };
     tokio::select! {
-        joined = &mut task => return end_of(joined),
+        result = &mut run => return end_of(result),
         limit = timeout => {
+            // dropping the future stops the run; the token tells anything
+            // the job spawned
             token.cancel();
-            task.abort();
             return RunEnd::TimedOut(limit);
         }
-        () = hard_stop.cancelled() => {}
+        () = interrupt.cancelled() => {}
     }
     // Shutdown ran past its timeout: ask the job to stop, give it a moment to
     // wind down, then put it back untouched.
     token.cancel();
-    match tokio::time::timeout(shared.config.cancel_grace, &mut task).await {
-        Ok(joined @ Ok(Ok(()))) => end_of(joined),
-        Ok(_) => RunEnd::Interrupted,
-        Err(_elapsed) => {
-            task.abort();
-            RunEnd::Interrupted
-        }
+    match tokio::time::timeout(shared.config.cancel_grace, &mut run).await {
+        Ok(Ok(Ok(()))) => RunEnd::Returned(Ok(())),
+        _ => RunEnd::Interrupted,
     }
 }
 
-fn end_of(joined: Result<Result<(), JobError>, tokio::task::JoinError>) -> RunEnd {
-    match joined {
-        Ok(result) => RunEnd::Returned(result),
-        Err(error) if error.is_panic() => RunEnd::Panicked(panic_message(error.into_panic())),
-        Err(_cancelled) => RunEnd::Interrupted,
+fn end_of(result: Result<Result<(), JobError>, Box<dyn Any + Send>>) -> RunEnd {
+    match result {
+        Ok(returned) => RunEnd::Returned(returned),
+        Err(payload) => RunEnd::Panicked(panic_message(payload)),
     }
 }
 
@@ -131,7 +131,6 @@ fn outcome_of(
     end: RunEnd,
     counters: &JobCounters,
 ) -> Outcome {
-    counters.started.increment(1);
     let now = Utc::now();
     let error = |message: String| AttemptError {
         attempt: job.attempt,

@@ -15,14 +15,23 @@ pub async fn enqueue_many_stores_every_kind_in_order(env: Env) {
         .await
         .unwrap();
     assert_eq!(ids.len(), 3);
-    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids grow in order: {ids:?}");
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids grow in order: {ids:?}"
+    );
     let second = env.client.job(ids[1]).await.unwrap().unwrap();
     assert_eq!(second.kind, typed::NAME);
     assert_eq!(second.queue, "other");
     assert_eq!(second.args, serde_json::json!({"count": 2, "label": "two"}));
     let third = env.client.job(ids[2]).await.unwrap().unwrap();
     assert_eq!(third.priority, -1);
-    assert!(env.client.enqueue_many(Vec::new()).await.unwrap().is_empty());
+    assert!(
+        env.client
+            .enqueue_many(Vec::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn list_filters_and_pages(env: Env) {
@@ -30,25 +39,58 @@ pub async fn list_filters_and_pages(env: Env) {
     for n in 0..5 {
         ids.push(record::enqueue(&env.client, format!("r{n}")).await.unwrap());
     }
-    let other = typed::with(1, "t".into()).queue("other").enqueue(&env.client).await.unwrap();
+    let other = typed::with(1, "t".into())
+        .queue("other")
+        .enqueue(&env.client)
+        .await
+        .unwrap();
     let all = env.client.list(JobFilter::new()).await.unwrap();
-    assert_eq!(all.iter().map(|job| job.id).collect::<Vec<_>>(), [ids.clone(), vec![other]].concat());
-    let page = env.client.list(JobFilter::new().kind(record::NAME).offset(1).limit(2)).await.unwrap();
+    assert_eq!(
+        all.iter().map(|job| job.id).collect::<Vec<_>>(),
+        [ids.clone(), vec![other]].concat()
+    );
+    let page = env
+        .client
+        .list(JobFilter::new().kind(record::NAME).offset(1).limit(2))
+        .await
+        .unwrap();
     assert_eq!(page.iter().map(|job| job.id).collect::<Vec<_>>(), ids[1..3]);
-    let in_other = env.client.list(JobFilter::new().queue("other")).await.unwrap();
+    let in_other = env
+        .client
+        .list(JobFilter::new().queue("other"))
+        .await
+        .unwrap();
     assert_eq!(in_other.len(), 1);
     assert_eq!(in_other[0].id, other);
-    let available = env.client.list(JobFilter::new().state(JobState::Available)).await.unwrap();
+    let available = env
+        .client
+        .list(JobFilter::new().state(JobState::Available))
+        .await
+        .unwrap();
     assert_eq!(available.len(), 6);
-    let dead = env.client.list(JobFilter::new().state(JobState::Dead)).await.unwrap();
+    let dead = env
+        .client
+        .list(JobFilter::new().state(JobState::Dead))
+        .await
+        .unwrap();
     assert!(dead.is_empty());
 }
 
 pub async fn counts_by_queue_and_state(env: Env) {
     record::enqueue(&env.client, "a".into()).await.unwrap();
     record::enqueue(&env.client, "b".into()).await.unwrap();
-    record::with("c".into()).queue("other").enqueue(&env.client).await.unwrap();
-    record::schedule(&env.client, std::time::Duration::from_secs(3600), "later".into()).await.unwrap();
+    record::with("c".into())
+        .queue("other")
+        .enqueue(&env.client)
+        .await
+        .unwrap();
+    record::schedule(
+        &env.client,
+        std::time::Duration::from_secs(3600),
+        "later".into(),
+    )
+    .await
+    .unwrap();
     let counts = env.client.counts().await.unwrap();
     assert_eq!(counts.get("default", JobState::Available), 2);
     assert_eq!(counts.get("default", JobState::Scheduled), 1);
@@ -64,9 +106,17 @@ pub async fn delete_removes_a_finished_job(env: Env) {
     worker.shutdown().await;
     assert!(env.client.delete(id).await.unwrap());
     assert!(env.client.job(id).await.unwrap().is_none());
-    assert!(!env.client.delete(id).await.unwrap(), "deleting twice finds nothing");
-    let waiting = record::enqueue(&env.client, "waiting".into()).await.unwrap();
-    assert!(env.client.delete(waiting).await.unwrap(), "a job not running can be deleted");
+    assert!(
+        !env.client.delete(id).await.unwrap(),
+        "deleting twice finds nothing"
+    );
+    let waiting = record::enqueue(&env.client, "waiting".into())
+        .await
+        .unwrap();
+    assert!(
+        env.client.delete(waiting).await.unwrap(),
+        "a job not running can be deleted"
+    );
     assert!(env.client.job(waiting).await.unwrap().is_none());
 }
 
@@ -81,5 +131,8 @@ pub async fn retry_runs_a_dead_job_again(env: Env) {
     assert_eq!(again.attempt, 4, "one more attempt was allowed");
     assert_eq!(again.errors.len(), 4, "history kept across the retry");
     assert_eq!(env.probe.runs_of(id).len(), 4);
-    assert!(!env.client.retry(crate::JobId::new(i64::MAX)).await.unwrap(), "no such job");
+    assert!(
+        !env.client.retry(crate::JobId::new(i64::MAX)).await.unwrap(),
+        "no such job"
+    );
 }

@@ -25,29 +25,52 @@ pub async fn undecodable_arguments_go_dead_and_can_be_retried(env: Env) {
     // as if `typed` changed its argument types after this job was stored
     let ids = env
         .backend
-        .job_insert_many(vec![raw_job(typed::NAME, r#"{"count":"seven","label":"x"}"#)], InsertMode::Try)
+        .job_insert_many(
+            vec![raw_job(typed::NAME, r#"{"count":"seven","label":"x"}"#)],
+            InsertMode::Try,
+        )
         .await
         .unwrap();
     let id = ids[0];
     let worker = env.worker(&[typed::NAME]).build().unwrap().start();
     let dead = wait_for_state(&env.client, id, JobState::Dead).await;
-    assert_eq!(dead.attempt, 1, "decoding will not improve on retry: dead at once");
-    assert!(dead.errors[0].message.contains("no longer decode"), "{:?}", dead.errors);
-    assert!(dead.errors[0].message.contains("count"), "names the field: {:?}", dead.errors);
+    assert_eq!(
+        dead.attempt, 1,
+        "decoding will not improve on retry: dead at once"
+    );
+    assert!(
+        dead.errors[0].message.contains("no longer decode"),
+        "{:?}",
+        dead.errors
+    );
+    assert!(
+        dead.errors[0].message.contains("count"),
+        "names the field: {:?}",
+        dead.errors
+    );
     assert!(env.probe.runs().is_empty());
 
-    assert!(env.client.retry(id).await.unwrap(), "a dead job can be retried");
+    assert!(
+        env.client.retry(id).await.unwrap(),
+        "a dead job can be retried"
+    );
     let again = wait_for_state(&env.client, id, JobState::Dead).await;
     worker.shutdown().await;
     assert_eq!(again.attempt, 2, "the retry ran it once more");
     assert_eq!(again.errors.len(), 2);
-    assert_eq!(dead.args, again.args, "the stored arguments are kept for a fix");
+    assert_eq!(
+        dead.args, again.args,
+        "the stored arguments are kept for a fix"
+    );
 }
 
 pub async fn unknown_kind_stays_available(env: Env) {
     let ids = env
         .backend
-        .job_insert_many(vec![raw_job("conformance_no_such_job", "{}")], InsertMode::Try)
+        .job_insert_many(
+            vec![raw_job("conformance_no_such_job", "{}")],
+            InsertMode::Try,
+        )
         .await
         .unwrap();
     let unknown = ids[0];
@@ -60,7 +83,11 @@ pub async fn unknown_kind_stays_available(env: Env) {
     assert_eq!(info.state, JobState::Available);
     assert_eq!(info.attempt, 0);
     let counts = env.client.counts().await.unwrap();
-    assert_eq!(counts.get("default", JobState::Available), 1, "visible in counts: {counts:?}");
+    assert_eq!(
+        counts.get("default", JobState::Available),
+        1,
+        "visible in counts: {counts:?}"
+    );
 }
 
 pub async fn oversized_payload_and_bad_queue_are_rejected(env: Env) {
@@ -78,7 +105,11 @@ pub async fn oversized_payload_and_bad_queue_are_rejected(env: Env) {
         big_payload::enqueue(&small_limit, "a".repeat(32)).await,
         Err(EnqueueError::PayloadTooLarge { .. })
     ));
-    match record::with("x".into()).queue("Not A Queue").enqueue(&env.client).await {
+    match record::with("x".into())
+        .queue("Not A Queue")
+        .enqueue(&env.client)
+        .await
+    {
         Err(EnqueueError::InvalidQueue { queue, .. }) => assert_eq!(queue, "Not A Queue"),
         other => panic!("expected InvalidQueue, got {other:?}"),
     }

@@ -6,13 +6,16 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::testing::jobs::{
-    berlin_half_past_two, berlin_quarter_hours, every_minute, misfire_all, misfire_once, misfire_skip, triggered,
+    berlin_half_past_two, berlin_quarter_hours, every_minute, misfire_all, misfire_once,
+    misfire_skip, triggered,
 };
 use crate::testing::{Env, eventually, wait_for_state};
 use crate::{JobFilter, JobState, ManualClock, WorkerHandle};
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).single().expect("a valid UTC time")
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("a valid UTC time")
 }
 
 fn start(env: &Env, kind: &str, clock: &ManualClock) -> WorkerHandle {
@@ -35,7 +38,9 @@ async fn caught_up(env: &Env, id: &str, clock: &ManualClock) {
         let id = id.clone();
         async move {
             let stored = client.schedules().await.unwrap();
-            stored.iter().any(|s| s.spec.id == id && s.next_run_at > now)
+            stored
+                .iter()
+                .any(|s| s.spec.id == id && s.next_run_at > now)
         }
     })
     .await;
@@ -47,7 +52,13 @@ fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
 
 /// Moves the clock from its time to `until` in `step`s, letting the
 /// scheduler catch up after each.
-async fn walk(env: &Env, id: &str, clock: &ManualClock, until: DateTime<Utc>, step: chrono::Duration) {
+async fn walk(
+    env: &Env,
+    id: &str,
+    clock: &ManualClock,
+    until: DateTime<Utc>,
+    step: chrono::Duration,
+) {
     while clock_now(clock) < until {
         clock.advance(step);
         caught_up(env, id, clock).await;
@@ -56,7 +67,11 @@ async fn walk(env: &Env, id: &str, clock: &ManualClock, until: DateTime<Utc>, st
 
 /// The scheduled times of the stored jobs of `kind`, in order.
 async fn ticks_of(env: &Env, kind: &str) -> Vec<DateTime<Utc>> {
-    let jobs = env.client.list(JobFilter::new().kind(kind).limit(10_000)).await.unwrap();
+    let jobs = env
+        .client
+        .list(JobFilter::new().kind(kind).limit(10_000))
+        .await
+        .unwrap();
     let mut ticks: Vec<_> = jobs.into_iter().map(|job| job.scheduled_at).collect();
     ticks.sort();
     ticks
@@ -79,12 +94,25 @@ pub async fn recurring_ticks_once_per_tick_across_workers(env: Env) {
         start(&env, every_minute::NAME, &clock),
     ];
     caught_up(&env, every_minute::ID, &clock).await;
-    walk(&env, every_minute::ID, &clock, utc(2026, 1, 1, 0, 5, 0), chrono::Duration::seconds(20)).await;
+    walk(
+        &env,
+        every_minute::ID,
+        &clock,
+        utc(2026, 1, 1, 0, 5, 0),
+        chrono::Duration::seconds(20),
+    )
+    .await;
     for worker in workers {
         worker.shutdown().await;
     }
-    let expected: Vec<_> = (1..=5).map(|minute| utc(2026, 1, 1, 0, minute, 0)).collect();
-    assert_eq!(ticks_of(&env, every_minute::NAME).await, expected, "one job per tick with three workers");
+    let expected: Vec<_> = (1..=5)
+        .map(|minute| utc(2026, 1, 1, 0, minute, 0))
+        .collect();
+    assert_eq!(
+        ticks_of(&env, every_minute::NAME).await,
+        expected,
+        "one job per tick with three workers"
+    );
 }
 
 pub async fn recurring_spring_forward_fires_after_the_gap(env: Env) {
@@ -92,7 +120,14 @@ pub async fn recurring_spring_forward_fires_after_the_gap(env: Env) {
     let clock = ManualClock::new(utc(2026, 3, 27, 12, 0, 0));
     let worker = start(&env, berlin_half_past_two::NAME, &clock);
     caught_up(&env, berlin_half_past_two::ID, &clock).await;
-    walk(&env, berlin_half_past_two::ID, &clock, utc(2026, 3, 30, 12, 0, 0), chrono::Duration::hours(1)).await;
+    walk(
+        &env,
+        berlin_half_past_two::ID,
+        &clock,
+        utc(2026, 3, 30, 12, 0, 0),
+        chrono::Duration::hours(1),
+    )
+    .await;
     worker.shutdown().await;
     assert_eq!(
         ticks_of(&env, berlin_half_past_two::NAME).await,
@@ -109,7 +144,14 @@ pub async fn recurring_fall_back_fires_once(env: Env) {
     let clock = ManualClock::new(utc(2025, 10, 25, 12, 0, 0));
     let worker = start(&env, berlin_half_past_two::NAME, &clock);
     caught_up(&env, berlin_half_past_two::ID, &clock).await;
-    walk(&env, berlin_half_past_two::ID, &clock, utc(2025, 10, 27, 12, 0, 0), chrono::Duration::hours(1)).await;
+    walk(
+        &env,
+        berlin_half_past_two::ID,
+        &clock,
+        utc(2025, 10, 27, 12, 0, 0),
+        chrono::Duration::hours(1),
+    )
+    .await;
     worker.shutdown().await;
     assert_eq!(
         ticks_of(&env, berlin_half_past_two::NAME).await,
@@ -124,10 +166,19 @@ pub async fn recurring_quarter_hours_run_through_the_repeated_hour(env: Env) {
     let clock = ManualClock::new(utc(2025, 10, 25, 23, 50, 0));
     let worker = start(&env, berlin_quarter_hours::NAME, &clock);
     caught_up(&env, berlin_quarter_hours::ID, &clock).await;
-    walk(&env, berlin_quarter_hours::ID, &clock, utc(2025, 10, 26, 2, 10, 0), chrono::Duration::minutes(5)).await;
+    walk(
+        &env,
+        berlin_quarter_hours::ID,
+        &clock,
+        utc(2025, 10, 26, 2, 10, 0),
+        chrono::Duration::minutes(5),
+    )
+    .await;
     worker.shutdown().await;
     // 00:00Z is 02:00 CEST and 01:00Z is 02:00 CET: both copies of the hour
-    let expected: Vec<_> = (0..9).map(|n| utc(2025, 10, 26, 0, 0, 0) + chrono::Duration::minutes(15 * n)).collect();
+    let expected: Vec<_> = (0..9)
+        .map(|n| utc(2025, 10, 26, 0, 0, 0) + chrono::Duration::minutes(15 * n))
+        .collect();
     assert_eq!(ticks_of(&env, berlin_quarter_hours::NAME).await, expected);
 }
 
@@ -147,8 +198,19 @@ async fn outage(env: &Env, kind: &str, id: &str) -> (ManualClock, WorkerHandle) 
 
 pub async fn misfire_once_runs_one_catch_up(env: Env) {
     let (clock, worker) = outage(&env, misfire_once::NAME, misfire_once::ID).await;
-    assert_eq!(ticks_of(&env, misfire_once::NAME).await, [utc(2026, 1, 1, 0, 11, 0)], "one catch-up run");
-    walk(&env, misfire_once::ID, &clock, utc(2026, 1, 1, 0, 12, 0), chrono::Duration::seconds(15)).await;
+    assert_eq!(
+        ticks_of(&env, misfire_once::NAME).await,
+        [utc(2026, 1, 1, 0, 11, 0)],
+        "one catch-up run"
+    );
+    walk(
+        &env,
+        misfire_once::ID,
+        &clock,
+        utc(2026, 1, 1, 0, 12, 0),
+        chrono::Duration::seconds(15),
+    )
+    .await;
     worker.shutdown().await;
     assert_eq!(
         ticks_of(&env, misfire_once::NAME).await,
@@ -159,17 +221,37 @@ pub async fn misfire_once_runs_one_catch_up(env: Env) {
 
 pub async fn misfire_skip_drops_missed_ticks(env: Env) {
     let (clock, worker) = outage(&env, misfire_skip::NAME, misfire_skip::ID).await;
-    assert!(ticks_of(&env, misfire_skip::NAME).await.is_empty(), "missed ticks are dropped");
-    walk(&env, misfire_skip::ID, &clock, utc(2026, 1, 1, 0, 12, 0), chrono::Duration::seconds(15)).await;
+    assert!(
+        ticks_of(&env, misfire_skip::NAME).await.is_empty(),
+        "missed ticks are dropped"
+    );
+    walk(
+        &env,
+        misfire_skip::ID,
+        &clock,
+        utc(2026, 1, 1, 0, 12, 0),
+        chrono::Duration::seconds(15),
+    )
+    .await;
     worker.shutdown().await;
-    assert_eq!(ticks_of(&env, misfire_skip::NAME).await, [utc(2026, 1, 1, 0, 12, 0)], "on-time ticks still run");
+    assert_eq!(
+        ticks_of(&env, misfire_skip::NAME).await,
+        [utc(2026, 1, 1, 0, 12, 0)],
+        "on-time ticks still run"
+    );
 }
 
 pub async fn misfire_all_runs_every_missed_tick(env: Env) {
     let (_clock, worker) = outage(&env, misfire_all::NAME, misfire_all::ID).await;
     worker.shutdown().await;
-    let expected: Vec<_> = (1..=11).map(|minute| utc(2026, 1, 1, 0, minute, 0)).collect();
-    assert_eq!(ticks_of(&env, misfire_all::NAME).await, expected, "every missed tick");
+    let expected: Vec<_> = (1..=11)
+        .map(|minute| utc(2026, 1, 1, 0, minute, 0))
+        .collect();
+    assert_eq!(
+        ticks_of(&env, misfire_all::NAME).await,
+        expected,
+        "every missed tick"
+    );
 }
 
 pub async fn removed_schedule_is_forgotten(env: Env) {
@@ -179,6 +261,9 @@ pub async fn removed_schedule_is_forgotten(env: Env) {
     worker.shutdown().await;
     assert!(env.client.remove_schedule(every_minute::ID).await.unwrap());
     let stored = env.client.schedules().await.unwrap();
-    assert!(stored.iter().all(|s| s.spec.id != every_minute::ID), "{stored:?}");
+    assert!(
+        stored.iter().all(|s| s.spec.id != every_minute::ID),
+        "{stored:?}"
+    );
     assert!(!env.client.remove_schedule(every_minute::ID).await.unwrap());
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::JobState;
-use crate::testing::jobs::{always_fails, fails_with_exponential_backoff, fails_with_explicit_delays};
+use crate::testing::jobs::{
+    always_fails, fails_with_explicit_delays, fails_with_exponential_backoff,
+};
 use crate::testing::{Env, eventually, wait_for_state};
 
 pub async fn retries_give_exactly_retries_plus_one_attempts_then_dead(env: Env) {
@@ -17,7 +19,10 @@ pub async fn retries_give_exactly_retries_plus_one_attempts_then_dead(env: Env) 
     assert_eq!(dead.max_attempts, 3);
     assert_eq!(env.probe.runs_of(id).len(), 3);
     assert!(dead.finished_at.is_some());
-    assert_eq!(env.client.job(id).await.unwrap().unwrap().state, JobState::Dead);
+    assert_eq!(
+        env.client.job(id).await.unwrap().unwrap().state,
+        JobState::Dead
+    );
 }
 
 pub async fn failed_attempts_are_kept_in_history(env: Env) {
@@ -35,8 +40,14 @@ pub async fn failed_attempts_are_kept_in_history(env: Env) {
 
 /// The first retry of `backoff_base = "4s"` is due 4 s ± 10 % after the failure.
 pub async fn exponential_backoff_delays_the_retry(env: Env) {
-    let id = fails_with_exponential_backoff::enqueue(&env.client).await.unwrap();
-    let worker = env.worker(&[fails_with_exponential_backoff::NAME]).build().unwrap().start();
+    let id = fails_with_exponential_backoff::enqueue(&env.client)
+        .await
+        .unwrap();
+    let worker = env
+        .worker(&[fails_with_exponential_backoff::NAME])
+        .build()
+        .unwrap()
+        .start();
     let waiting = wait_for_state(&env.client, id, JobState::Retryable).await;
     worker.shutdown().await;
     assert_eq!(waiting.attempt, 1);
@@ -46,16 +57,28 @@ pub async fn exponential_backoff_delays_the_retry(env: Env) {
         (Duration::from_millis(3_590)..=Duration::from_millis(4_410)).contains(&delay),
         "first retry after {delay:?}, expected 4 s ± 10 %"
     );
-    assert_eq!(env.probe.runs_of(id).len(), 1, "the retry must not run early");
+    assert_eq!(
+        env.probe.runs_of(id).len(),
+        1,
+        "the retry must not run early"
+    );
 }
 
 /// `delays = [5, 9]`: the first retry is due exactly 5 s after the failure.
 pub async fn explicit_delays_delay_the_retry(env: Env) {
-    let id = fails_with_explicit_delays::enqueue(&env.client).await.unwrap();
-    let worker = env.worker(&[fails_with_explicit_delays::NAME]).build().unwrap().start();
+    let id = fails_with_explicit_delays::enqueue(&env.client)
+        .await
+        .unwrap();
+    let worker = env
+        .worker(&[fails_with_explicit_delays::NAME])
+        .build()
+        .unwrap()
+        .start();
     let waiting = wait_for_state(&env.client, id, JobState::Retryable).await;
     worker.shutdown().await;
-    let delay = (waiting.scheduled_at - waiting.errors[0].at).to_std().unwrap();
+    let delay = (waiting.scheduled_at - waiting.errors[0].at)
+        .to_std()
+        .unwrap();
     assert!(
         (Duration::from_millis(4_990)..=Duration::from_millis(5_010)).contains(&delay),
         "first retry after {delay:?}, expected 5 s"

@@ -20,25 +20,57 @@ pub async fn shutdown_leaves_nothing_running(env: Env) {
     runs_reach(&env, 2).await;
     worker.shutdown().await;
 
-    let running = env.client.list(JobFilter::new().state(JobState::Running)).await.unwrap();
-    assert!(running.is_empty(), "still running after shutdown: {running:#?}");
+    let running = env
+        .client
+        .list(JobFilter::new().state(JobState::Running))
+        .await
+        .unwrap();
+    assert!(
+        running.is_empty(),
+        "still running after shutdown: {running:#?}"
+    );
     for id in [stubborn, polite] {
         let info = env.client.job(id).await.unwrap().unwrap();
-        assert_eq!(info.state, JobState::Available, "job {id} returns to its queue");
+        assert_eq!(
+            info.state,
+            JobState::Available,
+            "job {id} returns to its queue"
+        );
         assert_eq!(info.attempt, 0, "the interrupted attempt is not counted");
-        assert!(info.errors.is_empty(), "an interruption is not a failure: {:?}", info.errors);
+        assert!(
+            info.errors.is_empty(),
+            "an interruption is not a failure: {:?}",
+            info.errors
+        );
     }
-    let saw: Vec<String> = env.probe.runs_of(polite).into_iter().map(|run| run.label).collect();
-    assert_eq!(saw, ["started", "saw cancellation"], "the cancellation fired after the timeout");
+    let saw: Vec<String> = env
+        .probe
+        .runs_of(polite)
+        .into_iter()
+        .map(|run| run.label)
+        .collect();
+    assert_eq!(
+        saw,
+        ["started", "saw cancellation"],
+        "the cancellation fired after the timeout"
+    );
 }
 
 pub async fn shutdown_lets_short_jobs_finish(env: Env) {
     let id = slow::enqueue(&env.client, 400).await.unwrap();
-    let worker = env.worker(&[slow::NAME]).shutdown_timeout(Duration::from_secs(10)).build().unwrap().start();
+    let worker = env
+        .worker(&[slow::NAME])
+        .shutdown_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .start();
     runs_reach(&env, 1).await;
     let started = tokio::time::Instant::now();
     worker.shutdown().await;
     let info = wait_for_state(&env.client, id, JobState::Completed).await;
     assert_eq!(info.attempt, 1);
-    assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited for the job, not the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited for the job, not the timeout"
+    );
 }
