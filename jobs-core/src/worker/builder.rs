@@ -101,6 +101,14 @@ impl WorkerBuilder {
         self
     }
 
+    /// How long a leader's term lasts unless renewed (default 15 s). The
+    /// leader renews it every third of this; when the leader dies, another
+    /// worker takes over the cron scheduler and maintenance within a term.
+    pub fn leader_term(mut self, term: Duration) -> Self {
+        self.config.leader_ttl = term;
+        self
+    }
+
     /// How long an idle queue waits for a wake-up before looking again
     /// anyway (default 1 s).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
