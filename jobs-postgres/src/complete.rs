@@ -30,7 +30,7 @@ SET state = c.state,
 FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::timestamptz[], $5::text[], $6::boolean[])
     AS c(id, attempt, state, scheduled_at, error, uncount)
 WHERE j.id = c.id AND j.state = 'running' AND j.attempt = c.attempt
-RETURNING j.queue, j.state IN ('available', 'scheduled', 'retryable') AND j.scheduled_at <= now()";
+RETURNING j.queue, j.state IN ('available', 'scheduled', 'retryable')";
 
 const HEARTBEAT: &str = "
 WITH running AS (
@@ -93,8 +93,9 @@ fn columns(completion: &Completion) -> Result<Columns> {
     })
 }
 
-/// Applies the outcomes; returns the queues that got a job ready to run
-/// now (a release, or a retry without delay), to wake their workers.
+/// Applies the outcomes; returns the queues that got a job back to wait
+/// (a release, a retry, a snooze), so their idle fetch loops look again and
+/// learn when it is due instead of sleeping a whole poll interval.
 pub(crate) async fn complete_many(
     pool: &PgPool,
     sql: &CompleteSql,
