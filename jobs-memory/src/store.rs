@@ -241,7 +241,9 @@ impl Store {
                 .jobs
                 .slot_of(id)
                 .and_then(|slot| self.jobs.at_mut(slot))
+                .filter(|job| job.state == JobState::Available)
             else {
+                debug_assert!(false, "ready job {id} is not available");
                 continue;
             };
             job.state = JobState::Running;
@@ -429,7 +431,9 @@ impl Store {
                 .jobs
                 .slot_of(id)
                 .and_then(|slot| self.jobs.at_mut(slot))
+                .filter(|job| matches!(job.state, JobState::Scheduled | JobState::Retryable))
             else {
+                debug_assert!(false, "waiting job {id} is not waiting");
                 continue;
             };
             decrement(&mut index.counts, job.state);
