@@ -219,6 +219,28 @@ impl QueueIndex {
     pub(crate) fn next_due(&self) -> Option<DateTime<Utc>> {
         self.waiting.first().map(|&(at, _)| at)
     }
+
+    /// Every ready job's kind and key, for invariant checks.
+    #[cfg(test)]
+    pub(crate) fn ready_entries(&self) -> Vec<(NameId, ReadyKey)> {
+        let mut entries = Vec::new();
+        for (kind, &position) in self.kinds.iter().enumerate() {
+            let Some(ready) = self.ready.get(position as usize) else {
+                continue;
+            };
+            let live = ready.lane.iter().filter(|key| key.2 > 0);
+            for key in live.chain(&ready.others) {
+                entries.push((kind as NameId, *key));
+            }
+        }
+        entries
+    }
+
+    /// Every waiting job's key, for invariant checks.
+    #[cfg(test)]
+    pub(crate) fn waiting_entries(&self) -> Vec<WaitKey> {
+        self.waiting.iter().copied().collect()
+    }
 }
 
 #[cfg(test)]

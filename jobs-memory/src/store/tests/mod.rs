@@ -10,6 +10,7 @@ use crate::view::JobView;
 use super::*;
 
 mod admin;
+mod invariants;
 mod leader;
 mod running;
 
