@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 use crate::config::{Config, DEFAULT_CAPACITY};
 use crate::store::{Effects, Rejected, Room, Store};
+use crate::view::JobView;
 
 /// The in-process job store: no set-up, bounded, not durable.
 ///
@@ -160,11 +161,8 @@ impl fmt::Debug for MemoryBackend {
     }
 }
 
-fn to_infos(views: Vec<crate::view::JobView>) -> Result<Vec<JobInfo>, BoxError> {
-    views
-        .into_iter()
-        .map(|view| view.into_info().map_err(BoxError::from))
-        .collect()
+fn to_infos(views: Vec<JobView>) -> Vec<JobInfo> {
+    views.into_iter().map(JobView::into_info).collect()
 }
 
 #[async_trait]
@@ -223,11 +221,13 @@ impl Backend for MemoryBackend {
 
     async fn job_get(&self, id: JobId) -> Result<Option<JobInfo>, BoxError> {
         let view = self.with_store(|store, now| store.get(id, now));
-        Ok(view.map(|view| view.into_info()).transpose()?)
+        Ok(view.map(JobView::into_info))
     }
 
     async fn job_list(&self, filter: &JobFilter) -> Result<Vec<JobInfo>, BoxError> {
-        to_infos(self.with_store(|store, now| store.list(filter, now)))
+        Ok(to_infos(
+            self.with_store(|store, now| store.list(filter, now)),
+        ))
     }
 
     async fn job_counts(&self) -> Result<Counts, BoxError> {
