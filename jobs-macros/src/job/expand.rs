@@ -177,16 +177,23 @@ fn runner(model: &Model<'_>, ident: &Ident, kind: &str) -> TokenStream {
         }
     }
     // A job without arguments ignores what is stored, so a scheduler that
-    // stores `null` or `{}` works the same.
+    // stores `null` or `{}` works the same. The struct is generic so that a
+    // type that is not an argument fails only in `ArgumentCheck`.
+    let generics: Vec<Ident> = (0..fields.len())
+        .map(|i| format_ident!("__JobArg{}", i))
+        .collect();
     let decode = (!fields.is_empty()).then(|| {
         quote! {
+            #[allow(unused_imports)]
+            use ::jobs_core::__private::{Decode as _, DecodeUnchecked as _};
             #[derive(::jobs_core::__private::serde::Deserialize)]
             #[serde(crate = "::jobs_core::__private::serde")]
-            struct __JobArgs {
-                #(#fields: #field_types,)*
+            struct __JobArgs<#(#generics),*> {
+                #(#fields: #generics,)*
             }
             let __JobArgs { #(#fields: #field_locals,)* } =
-                ::jobs_core::__private::decode_args::<__JobArgs>(#kind, &invocation.args)?;
+                (&::jobs_core::__private::DecodeProbe::<__JobArgs<#(#field_types),*>>::new())
+                    .decode(#kind, &invocation.args)?;
         }
     });
     let convert = match &model.signature.output {
@@ -236,12 +243,15 @@ fn enqueue_fns(model: &Model<'_>, ident: &Ident) -> TokenStream {
     let types: Vec<&syn::Type> = arguments.iter().map(|p| &p.ty).collect();
     let asserts = types.iter().map(|ty| {
         quote_spanned! {ty.span()=>
-            ::jobs_core::__private::assert_job_argument::<#ty>();
+            (&::jobs_core::__private::ArgumentCheck::<#ty>::new()).check::<#ty>();
         }
     });
     let client = free_name(model, "client");
     let when = free_name(model, "when");
     let params = quote!(#(#names: #types),*);
+    let generics: Vec<Ident> = (0..names.len())
+        .map(|i| format_ident!("__JobArg{}", i))
+        .collect();
     let with_doc = format!(
         "A builder for one `{}` job with these arguments: set options such as `.delay(..)` or `.priority(..)`, then `.enqueue(&client)`.",
         ident.unraw()
@@ -249,15 +259,22 @@ fn enqueue_fns(model: &Model<'_>, ident: &Ident) -> TokenStream {
     quote! {
         #[doc = #with_doc]
         pub fn with(#params) -> ::jobs_core::__private::JobBuilder {
+            #[allow(unused_imports)]
+            use ::jobs_core::__private::{
+                CheckArgument as _, CheckSerialize as _, Encode as _, EncodeUnchecked as _,
+            };
             #(#asserts)*
+            // generic, so that a type that is not an argument fails only in
+            // `ArgumentCheck` above
             #[derive(::jobs_core::__private::serde::Serialize)]
             #[serde(crate = "::jobs_core::__private::serde")]
-            struct __JobArgs {
-                #(#names: #types,)*
+            struct __JobArgs<#(#generics),*> {
+                #(#names: #generics,)*
             }
+            let __args = __JobArgs { #(#names),* };
             ::jobs_core::__private::JobBuilder::new(
                 #ident::definition(),
-                ::jobs_core::__private::encode_args(&__JobArgs { #(#names),* }),
+                (&::jobs_core::__private::EncodeProbe(&__args)).encode(),
             )
         }
 
