@@ -6,8 +6,16 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
+/// The field layout, for messages.
+const LAYOUT: &str = "the fields are `sec(0-59) min(0-59) hour(0-23) day-of-month(1-31) month(1-12 or JAN-DEC) day-of-week(0-6 or SUN-SAT)` and an optional year";
+
 /// Why a cron expression is rejected; the message is the whole error.
-pub(crate) fn check_expression(expr: &str, tz: Tz) -> Result<(), String> {
+///
+/// Whether it ever fires is checked in UTC: a zone shifts instants but not
+/// which calendar dates exist, and a wall-clock time skipped by daylight
+/// saving still fires (after the gap), so the answer is the same in every
+/// zone.
+pub(crate) fn check_expression(expr: &str) -> Result<(), String> {
     let fields = expr.split_whitespace().count();
     match fields {
         6 | 7 => {}
@@ -25,11 +33,11 @@ pub(crate) fn check_expression(expr: &str, tz: Tz) -> Result<(), String> {
     }
     let cron = parse(expr).map_err(|error| {
         format!(
-            "invalid cron expression `{expr}`: {}",
+            "invalid cron expression `{expr}`: {}; {LAYOUT}",
             reason(&error.to_string())
         )
     })?;
-    if next_after_probe(&cron, tz).is_none() {
+    if next_after_probe(&cron).is_none() {
         return Err(format!(
             "cron expression `{expr}` never fires: no date after 2026-01-01 matches it; check the day-of-month, month and year fields"
         ));
@@ -46,16 +54,18 @@ fn parse(expr: &str) -> Result<Cron, croner::errors::CronError> {
 }
 
 /// The first tick after the fixed probe date jobs-core also uses.
-fn next_after_probe(cron: &Cron, tz: Tz) -> Option<DateTime<Utc>> {
+fn next_after_probe(cron: &Cron) -> Option<DateTime<Utc>> {
     let start = DateTime::from_timestamp(1_767_225_600, 0)?; // 2026-01-01
-    cron.find_next_occurrence(&start.with_timezone(&tz), false)
-        .ok()
-        .map(|tick| tick.with_timezone(&Utc))
+    cron.find_next_occurrence(&start, false).ok()
 }
 
-/// croner's message in our style: lowercase first letter, no final period.
+/// croner's message in our style: no category prefix, lowercase first
+/// letter, no final period.
 fn reason(message: &str) -> String {
-    let message = message.trim().trim_end_matches('.');
+    let mut message = message.trim().trim_end_matches('.');
+    for prefix in ["Component error: ", "Invalid pattern: "] {
+        message = message.strip_prefix(prefix).unwrap_or(message);
+    }
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
@@ -87,7 +97,7 @@ mod tests {
     use super::*;
 
     fn utc(expr: &str) -> Result<(), String> {
-        check_expression(expr, Tz::UTC)
+        check_expression(expr)
     }
 
     #[test]

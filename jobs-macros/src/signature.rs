@@ -254,13 +254,16 @@ fn storable(ty: &Type) -> Option<(proc_macro2::TokenStream, String)> {
     match ty {
         Type::Reference(reference) => {
             let owned = match &*reference.elem {
-                Type::Path(path) if path.path.is_ident("str") => "`String`".to_owned(),
-                Type::Slice(slice) => format!("`Vec<{}>`", pretty(&slice.elem)),
-                other => format!("`{}`", pretty(other)),
+                Type::Path(path) if path.path.is_ident("str") => "String".to_owned(),
+                Type::Slice(slice) => format!("Vec<{}>", pretty(&slice.elem)),
+                other => pretty(other),
             };
             Some((
                 reference.to_token_stream(),
-                format!("job arguments are stored as JSON: pass an owned value such as an id, not a reference; write {owned}"),
+                format!(
+                    "job arguments are stored as JSON: pass an owned value such as an id, not a reference; write `{owned}` instead of `{}`",
+                    pretty(reference)
+                ),
             ))
         }
         Type::ImplTrait(impl_trait) => Some((

@@ -2,7 +2,6 @@
 //! the `#[job]` keys that apply, and a signature without arguments.
 
 use proc_macro2::Span;
-use syn::LitStr;
 
 use crate::attr::{self, Attr};
 use crate::cron;
@@ -23,9 +22,9 @@ pub(crate) struct Checked {
 }
 
 struct RecurringKeys {
-    cron: Attr<LitStr>,
+    cron: Attr<String>,
     id: Attr<String>,
-    tz: Attr<LitStr>,
+    tz: Attr<String>,
     misfire: Attr<&'static str>,
 }
 
@@ -40,44 +39,17 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
     for entry in &input.entries {
         match entry.key {
             Some(key @ (Key::Unique | Key::Name)) => does_not_apply(cx, entry, key),
-            Some(Key::Cron) => keys
-                .cron
-                .set_with(cx, entry, |cx, entry| attr::string(cx, entry, Key::Cron)),
+            Some(Key::Cron) => keys.cron.set_with(cx, entry, read_cron),
             Some(Key::Id) => keys.id.set_with(cx, entry, read_id),
-            Some(Key::Tz) => keys
-                .tz
-                .set_with(cx, entry, |cx, entry| attr::string(cx, entry, Key::Tz)),
+            Some(Key::Tz) => keys.tz.set_with(cx, entry, read_tz),
             Some(Key::Misfire) => keys.misfire.set_with(cx, entry, read_misfire),
             Some(key) if job_keys.read(cx, entry, key) => {}
             _ => unknown_key(cx, &entry.ident, "recurring", RECURRING_KEYS),
         }
     }
     let name = input.item.sig.ident.to_string();
-    let tz = match keys.tz.get() {
-        Some(lit) => match cron::parse_zone(&lit.value()) {
-            Ok(zone) => Some((zone, lit.value())),
-            Err(message) => {
-                cx.error_spanned_by(&lit, message);
-                None
-            }
-        },
-        None => Some((chrono_tz::UTC, "UTC".to_owned())),
-    };
-    let cron_seen = keys.cron.seen();
-    let cron = keys.cron.get().and_then(|lit| {
-        // with a bad zone, check the expression in UTC so its own errors
-        // still show
-        let zone = tz.as_ref().map_or(chrono_tz::UTC, |(zone, _)| *zone);
-        match cron::check_expression(&lit.value(), zone) {
-            Ok(()) => Some(lit.value()),
-            Err(message) => {
-                cx.error_spanned_by(&lit, message);
-                None
-            }
-        }
-    });
     let example_id = name.trim_start_matches("r#").replace('_', "-");
-    if !cron_seen {
+    if !keys.cron.seen() {
         cx.error_at(
             Span::call_site(),
             format!("`#[recurring]` on `{name}` needs a `cron` key, the schedule with seconds: write `#[recurring(cron = \"0 0 2 * * *\", id = \"{example_id}\")]`"),
@@ -91,11 +63,12 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
     }
     let options = job_keys.finish(cx);
     let signature = signature::check(cx, &input.item, Flavor::Recurring);
-    let recurring = match (cron, keys.id.get(), tz) {
-        (Some(cron), Some(id), Some((_, tz))) => Some(Recurring {
+    let tz_seen = keys.tz.seen();
+    let recurring = match (keys.cron.get(), keys.id.get(), keys.tz.get()) {
+        (Some(cron), Some(id), tz) if tz.is_some() || !tz_seen => Some(Recurring {
             id,
             cron,
-            tz,
+            tz: tz.unwrap_or_else(|| "UTC".to_owned()),
             misfire: keys.misfire.get().unwrap_or("Once"),
         }),
         _ => None,
@@ -132,6 +105,28 @@ fn read_id(cx: &Ctxt, entry: &Entry) -> Option<String> {
         return None;
     }
     Some(id)
+}
+
+fn read_cron(cx: &Ctxt, entry: &Entry) -> Option<String> {
+    let lit = attr::string(cx, entry, Key::Cron)?;
+    match cron::check_expression(&lit.value()) {
+        Ok(()) => Some(lit.value()),
+        Err(message) => {
+            cx.error_spanned_by(&lit, message);
+            None
+        }
+    }
+}
+
+fn read_tz(cx: &Ctxt, entry: &Entry) -> Option<String> {
+    let lit = attr::string(cx, entry, Key::Tz)?;
+    match cron::parse_zone(&lit.value()) {
+        Ok(_) => Some(lit.value()),
+        Err(message) => {
+            cx.error_spanned_by(&lit, message);
+            None
+        }
+    }
 }
 
 fn read_misfire(cx: &Ctxt, entry: &Entry) -> Option<&'static str> {
