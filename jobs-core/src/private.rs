@@ -171,11 +171,25 @@ pub fn encode_args<T: Serialize>(args: &T) -> Result<String, serde_json::Error> 
 /// the stored JSON), so the job goes `Dead` and `Client::retry` can run it
 /// once the code is fixed.
 pub fn decode_args<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, JobError> {
-    serde_json::from_str(args).map_err(|error| {
+    let mut json = serde_json::Deserializer::from_str(args);
+    let decoded: T = serde_path_to_error::deserialize(&mut json).map_err(|error| {
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        match path.as_str() {
+            "." | "" => JobError::permanent(format!(
+                "the stored arguments of job `{kind}` no longer decode: {error}"
+            )),
+            _ => JobError::permanent(format!(
+                "the stored arguments of job `{kind}` no longer decode: argument `{path}`: {error}"
+            )),
+        }
+    })?;
+    json.end().map_err(|error| {
         JobError::permanent(format!(
             "the stored arguments of job `{kind}` no longer decode: {error}"
         ))
-    })
+    })?;
+    Ok(decoded)
 }
 
 /// The `State<T>` a job asked for.
