@@ -57,12 +57,23 @@ pub(crate) fn job(model: &Model<'_>) -> TokenStream {
         None => (TokenStream::new(), TokenStream::new()),
     };
     let name_doc = format!("The kind name stored with each job: `{kind:?}`.");
+    // what compiles the function out must compile these out too
+    let cfgs: Vec<_> = model
+        .item
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
+        .collect();
+    let recurring_submit =
+        (!recurring_submit.is_empty()).then(|| quote!(#(#cfgs)* #recurring_submit));
     quote! {
+        #(#cfgs)*
         #[allow(non_camel_case_types)]
         #[doc = #enum_doc]
         #vis enum #ident {}
 
-        #[allow(dead_code, clippy::too_many_arguments)]
+        #(#cfgs)*
+        #[allow(dead_code, unreachable_pub, clippy::too_many_arguments)]
         impl #ident {
             #[doc = #name_doc]
             pub const NAME: &'static str = #kind;
@@ -72,6 +83,7 @@ pub(crate) fn job(model: &Model<'_>) -> TokenStream {
             #recurring_items
         }
 
+        #(#cfgs)*
         ::jobs_core::__private::inventory::submit! {
             ::jobs_core::__private::JobRegistration(#ident::definition)
         }
