@@ -1,4 +1,5 @@
 #![deny(warnings, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 use jobs_core::job;
 
