@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use jobs_core::registry::{self, JobDefinition, RecurringDefinition};
-use jobs_core::{JobContext, JobError, State, job, recurring};
+use jobs_core::registry::{self, Invocation, JobDefinition, RecurringDefinition};
+use jobs_core::{JobContext, JobError, JobErrorKind, State, job, recurring};
 
 #[derive(Clone)]
 struct App {
@@ -42,6 +42,18 @@ async fn build_report(day: u32) -> anyhow::Result<()> {
 async fn nightly_report(app: State<App>) {
     let _ = app.greeting;
 }
+
+#[job]
+async fn check_attempt(ctx: JobContext, expected: u32) -> Result<(), JobError> {
+    if ctx.attempt() == expected {
+        Ok(())
+    } else {
+        Err(JobError::permanent(format!("attempt {}", ctx.attempt())))
+    }
+}
+
+#[job]
+async fn tick() {}
 
 fn definition(name: &str) -> &'static JobDefinition {
     registry::jobs()
@@ -152,4 +164,71 @@ async fn the_function_stays_callable_as_written() {
     nightly_report(app).await;
     build_report(1).await.expect("day 1 is fine");
     assert!(build_report(40).await.is_err());
+}
+
+/// A run outside any worker: no states, attempt 2 of 4.
+fn invocation(args: &str) -> Invocation {
+    Invocation {
+        args: args.into(),
+        states: Default::default(),
+        context: JobContext::detached("1".parse().expect("an id"), 2, 4),
+    }
+}
+
+#[tokio::test]
+async fn the_runner_decodes_calls_and_converts() {
+    let run = definition("reports.v2").run;
+    run(invocation(r#"{"day":3}"#)).await.expect("day 3 runs");
+
+    let failed = run(invocation(r#"{"day":40}"#)).await.unwrap_err();
+    assert_eq!(failed.kind(), JobErrorKind::Failed);
+    assert_eq!(failed.message(), "no day 40");
+
+    // stored arguments that no longer decode are permanent
+    let stale = run(invocation(r#"{"week":3}"#)).await.unwrap_err();
+    assert_eq!(stale.kind(), JobErrorKind::Permanent);
+    assert!(
+        stale.message().contains("reports.v2"),
+        "{}",
+        stale.message()
+    );
+    assert!(
+        stale.message().contains("missing field `day`"),
+        "{}",
+        stale.message()
+    );
+}
+
+#[tokio::test]
+async fn the_runner_injects_the_context_and_keeps_job_error_kinds() {
+    let run = check_attempt::definition().run;
+    run(invocation(r#"{"expected":2}"#))
+        .await
+        .expect("attempt 2");
+    let wrong = run(invocation(r#"{"expected":1}"#)).await.unwrap_err();
+    assert_eq!(wrong.kind(), JobErrorKind::Permanent);
+    assert_eq!(wrong.message(), "attempt 2");
+}
+
+#[tokio::test]
+async fn a_missing_state_fails_the_attempt_naming_the_job() {
+    let run = send_welcome_email::definition().run;
+    let error = run(invocation(r#"{"user_id":1,"template":"x"}"#))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), JobErrorKind::Failed);
+    assert!(
+        error.message().contains("send_welcome_email"),
+        "{}",
+        error.message()
+    );
+    assert!(error.message().contains("State<"), "{}", error.message());
+}
+
+#[tokio::test]
+async fn a_job_without_arguments_ignores_what_is_stored() {
+    let run = tick::definition().run;
+    for stored in ["{}", "null", r#"{"old":1}"#] {
+        run(invocation(stored)).await.expect("runs");
+    }
 }
