@@ -20,8 +20,10 @@ pub struct AttemptError {
 }
 
 /// A stored job as the client sees it.
+///
+/// Backends build it with a struct literal; fields may be added in a minor
+/// release only together with a `Default`-based constructor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct JobInfo {
     /// The job's id.
     pub id: JobId,

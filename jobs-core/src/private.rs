@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,9 +25,142 @@ pub use std::boxed::Box;
 pub use std::result::Result;
 pub use std::string::String;
 
-/// Compile-time check that an argument type can be stored; generated with the
-/// span of the user's parameter so a failure points there.
-pub const fn assert_job_argument<T: Serialize + DeserializeOwned + Send + 'static>() {}
+/// What a job argument must be.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a job argument: job arguments are stored as JSON",
+    label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or pass something that has them, such as its id"
+)]
+pub trait JobArgument: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> JobArgument for T {}
+
+/// The first half of [`JobArgument`], checked alone when it fails so that a
+/// type with no serde at all gets one error, not one per missing trait.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a job argument: job arguments are stored as JSON",
+    label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or pass something that has them, such as its id"
+)]
+pub trait SerializeArgument: Serialize {}
+
+impl<T: Serialize> SerializeArgument for T {}
+
+/// Compile-time check that an argument type can be stored; the generated
+/// code calls `(&ArgumentCheck::<T>::new()).check::<T>()` with the span of the
+/// user's parameter, so a failure points there.
+pub struct ArgumentCheck<T>(PhantomData<T>);
+
+impl<T> ArgumentCheck<T> {
+    /// A check of `T`.
+    pub const fn new() -> Self {
+        ArgumentCheck(PhantomData)
+    }
+}
+
+impl<T> Default for ArgumentCheck<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// `check::<T>` repeats the type so that rustc points the error at the
+// turbofish, which carries the user's whole type.
+
+/// Chosen for a `Serialize` type: checks the rest of [`JobArgument`].
+pub trait CheckArgument {
+    /// Fails to compile unless `U` is a job argument.
+    fn check<U: JobArgument>(&self) {}
+}
+
+impl<T: Serialize> CheckArgument for ArgumentCheck<T> {}
+
+/// Chosen for any other type: reports the missing `Serialize` alone.
+pub trait CheckSerialize {
+    /// Fails to compile (this is chosen only when `U` is not `Serialize`).
+    fn check<U: SerializeArgument>(&self) {}
+}
+
+impl<T> CheckSerialize for &ArgumentCheck<T> {}
+
+// The generated arguments structs are generic over the argument types and
+// reach `encode_args`/`decode_args` through these probes (autoref
+// specialization): with a type that is not an argument, method lookup falls
+// through to the `Unchecked` stand-in instead of failing, so the only error
+// the user sees is the one `ArgumentCheck` puts on their parameter.
+
+/// The arguments struct about to be encoded.
+pub struct EncodeProbe<'a, T>(pub &'a T);
+
+/// Encodes with serde (chosen when the struct is `Serialize`).
+pub trait Encode {
+    /// The JSON text.
+    fn encode(&self) -> Result<String, serde_json::Error>;
+}
+
+impl<T: Serialize> Encode for EncodeProbe<'_, T> {
+    fn encode(&self) -> Result<String, serde_json::Error> {
+        encode_args(self.0)
+    }
+}
+
+/// The stand-in when the struct is not `Serialize`; such a program does not
+/// compile (`ArgumentCheck` fails), so this never runs.
+pub trait EncodeUnchecked {
+    /// An error.
+    fn encode(&self) -> Result<String, serde_json::Error>;
+}
+
+impl<T> EncodeUnchecked for &EncodeProbe<'_, T> {
+    fn encode(&self) -> Result<String, serde_json::Error> {
+        Err(serde::ser::Error::custom(
+            "the job's arguments do not implement `Serialize`",
+        ))
+    }
+}
+
+/// The arguments struct to decode into.
+pub struct DecodeProbe<T>(pub PhantomData<T>);
+
+impl<T> DecodeProbe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        DecodeProbe(PhantomData)
+    }
+}
+
+impl<T> Default for DecodeProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Decodes with serde (chosen when the struct is `DeserializeOwned`).
+pub trait Decode<T> {
+    /// The arguments, or a permanent error.
+    fn decode(&self, kind: &str, args: &str) -> Result<T, JobError>;
+}
+
+impl<T: DeserializeOwned> Decode<T> for DecodeProbe<T> {
+    fn decode(&self, kind: &str, args: &str) -> Result<T, JobError> {
+        decode_args(kind, args)
+    }
+}
+
+/// The stand-in when the struct is not `DeserializeOwned`; never runs, as
+/// for [`EncodeUnchecked`].
+pub trait DecodeUnchecked<T> {
+    /// An error.
+    fn decode(&self, kind: &str, args: &str) -> Result<T, JobError>;
+}
+
+impl<T> DecodeUnchecked<T> for &DecodeProbe<T> {
+    fn decode(&self, kind: &str, _args: &str) -> Result<T, JobError> {
+        Err(JobError::permanent(format!(
+            "the arguments of job `{kind}` do not implement `Deserialize`"
+        )))
+    }
+}
 
 /// Encodes the arguments struct.
 pub fn encode_args<T: Serialize>(args: &T) -> Result<String, serde_json::Error> {
@@ -37,11 +171,25 @@ pub fn encode_args<T: Serialize>(args: &T) -> Result<String, serde_json::Error> 
 /// the stored JSON), so the job goes `Dead` and `Client::retry` can run it
 /// once the code is fixed.
 pub fn decode_args<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, JobError> {
-    serde_json::from_str(args).map_err(|error| {
+    let mut json = serde_json::Deserializer::from_str(args);
+    let decoded: T = serde_path_to_error::deserialize(&mut json).map_err(|error| {
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        match path.as_str() {
+            "." | "" => JobError::permanent(format!(
+                "the stored arguments of job `{kind}` no longer decode: {error}"
+            )),
+            _ => JobError::permanent(format!(
+                "the stored arguments of job `{kind}` no longer decode: argument `{path}`: {error}"
+            )),
+        }
+    })?;
+    json.end().map_err(|error| {
         JobError::permanent(format!(
             "the stored arguments of job `{kind}` no longer decode: {error}"
         ))
-    })
+    })?;
+    Ok(decoded)
 }
 
 /// The `State<T>` a job asked for.
@@ -58,6 +206,10 @@ pub fn state<T: Send + Sync + 'static>(
 }
 
 /// What a job function may return: `()` or `Result<(), E: Display>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a job return type",
+    label = "a job returns `()` or `Result<(), E>` where `E: Display + Send + 'static`"
+)]
 pub trait JobOutput {
     /// The outcome as a `JobError`.
     fn into_job_result(self) -> Result<(), JobError>;
@@ -111,5 +263,36 @@ mod tests {
         assert_eq!(err.kind(), crate::JobErrorKind::Failed);
         assert_eq!(err.message(), "disk full");
         assert!(into_job_result(()).is_ok());
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Args<A> {
+        id: A,
+    }
+
+    struct NotSerde;
+
+    #[test]
+    fn probes_use_serde_when_the_struct_has_it() {
+        #[allow(unused_imports)]
+        use super::{Decode as _, DecodeUnchecked as _, Encode as _, EncodeUnchecked as _};
+        let json = (&EncodeProbe(&Args { id: 7 })).encode().unwrap();
+        assert_eq!(json, r#"{"id":7}"#);
+        let args = (&DecodeProbe::<Args<i64>>::new())
+            .decode("k", &json)
+            .unwrap();
+        assert_eq!(args, Args { id: 7 });
+        let err = (&DecodeProbe::<Args<i64>>::new())
+            .decode("k", "{}")
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::JobErrorKind::Permanent);
+
+        // the stand-ins type-check without serde
+        assert!((&EncodeProbe(&Args { id: NotSerde })).encode().is_err());
+        assert!(
+            (&DecodeProbe::<Args<NotSerde>>::new())
+                .decode("k", &json)
+                .is_err()
+        );
     }
 }

@@ -22,7 +22,7 @@ mod probe;
 mod wait;
 
 pub use self::probe::{Probe, Run};
-pub use self::wait::{eventually, wait_for_state};
+pub use self::wait::{PATIENCE, eventually, wait_for_state};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,500 @@
+//! The store: one backend's jobs, indexes and schedules, and every state
+//! transition on them. Synchronous and clock-free (each operation is given
+//! `now`), so it is tested without a runtime; the backend holds it in a mutex
+//! for short sections only.
+//!
+//! Invariants, kept by [`Store::unlink`] and [`Store::link`], through which
+//! every state change goes:
+//! - an `Available` job is in its queue's ready set for its kind;
+//! - a `Scheduled` or `Retryable` job is in its queue's waiting set, and its
+//!   time is in the future as of the last look (a due one is made
+//!   `Available` the next time its queue is fetched or any job is read);
+//! - a `Running` job is in `running`;
+//! - a finished job is in the retention lines;
+//! - each queue's counts match its jobs' states, and `unfinished` counts
+//!   the jobs that are not finished;
+//! - each unfinished unique job owns its `(kind, key)` entry in `unique`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jobs_core::backend::{Completion, FetchRequest, FetchedBatch, FetchedJob, NewJob, Outcome};
+use jobs_core::{JobId, JobState, QueueCounts};
+
+use crate::config::{Config, after};
+use crate::job::{Job, JobSeed};
+use crate::names::{NameId, Names};
+use crate::ready::QueueIndex;
+use crate::retention::Retention;
+use crate::schedules::Schedules;
+use crate::table::{JobTable, Slot};
+
+/// The error recorded when a running job's lease expires.
+pub(crate) const WORKER_LOST: &str = "worker lost";
+
+/// Whether an insert respects the capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Room {
+    /// Only if the batch fits.
+    Bounded,
+    /// Always (cron ticks).
+    Unbounded,
+}
+
+/// Why a bounded insert stored nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Not now: wait for jobs to finish.
+    Full,
+    /// Never: the batch holds more new jobs than the capacity.
+    TooLarge,
+}
+
+/// What an operation asks the backend to do once the lock is released.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Effects {
+    /// Queues whose fetch loops should look again.
+    pub(crate) wake: Vec<Arc<str>>,
+    /// Room was freed while an insert was waiting for it.
+    pub(crate) room: bool,
+}
+
+/// Everything one memory backend stores.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) config: Config,
+    kinds: Names,
+    queue_names: Names,
+    /// Indexed by queue name id.
+    queues: Vec<QueueIndex>,
+    jobs: JobTable,
+    unique: HashMap<NameId, HashMap<Box<str>, i64>>,
+    running: BTreeSet<i64>,
+    retention: Retention,
+    schedules: Schedules,
+    unfinished: usize,
+    next_id: i64,
+    /// Jobs pruned outside a maintenance pass, reported by the next one.
+    pruned_unreported: u64,
+    /// An insert is waiting for room.
+    room_wanted: bool,
+    wake: Vec<NameId>,
+    room_freed: bool,
+}
+
+impl Store {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config,
+            kinds: Names::default(),
+            queue_names: Names::default(),
+            queues: Vec::new(),
+            jobs: JobTable::default(),
+            unique: HashMap::new(),
+            running: BTreeSet::new(),
+            retention: Retention::default(),
+            schedules: Schedules::default(),
+            unfinished: 0,
+            next_id: 1,
+            pruned_unreported: 0,
+            room_wanted: false,
+            wake: Vec::new(),
+            room_freed: false,
+        }
+    }
+
+    /// How many jobs are not finished.
+    pub(crate) fn unfinished(&self) -> usize {
+        self.unfinished
+    }
+
+    /// Asks for [`Effects::room`] when room is next freed.
+    pub(crate) fn want_room(&mut self) {
+        self.room_wanted = true;
+    }
+
+    /// What the operations since the last call ask of the backend.
+    pub(crate) fn take_effects(&mut self) -> Effects {
+        let wake = self
+            .wake
+            .drain(..)
+            .map(|queue| Arc::clone(self.queue_names.name(queue)))
+            .collect();
+        Effects {
+            wake,
+            room: std::mem::take(&mut self.room_freed),
+        }
+    }
+
+    // ---- inserting ----------------------------------------------------
+
+    /// Stores `jobs` in order, or none of them. A unique job whose key an
+    /// unfinished job of its kind holds (possibly an earlier one of the same
+    /// batch) is not stored; its holder's id is returned instead.
+    pub(crate) fn insert_many(
+        &mut self,
+        jobs: Vec<NewJob>,
+        now: DateTime<Utc>,
+        room: Room,
+    ) -> Result<Vec<JobId>, (Vec<NewJob>, Rejected)> {
+        if room == Room::Bounded {
+            let needed = self.new_jobs_in(&jobs);
+            if needed > self.config.capacity {
+                return Err((jobs, Rejected::TooLarge));
+            }
+            if self.unfinished + needed > self.config.capacity {
+                return Err((jobs, Rejected::Full));
+            }
+        }
+        Ok(jobs
+            .into_iter()
+            .map(|job| JobId::new(self.insert_one(job, now)))
+            .collect())
+    }
+
+    /// How many of `jobs` an insert would store.
+    fn new_jobs_in(&self, jobs: &[NewJob]) -> usize {
+        if jobs.iter().all(|job| job.unique_key.is_none()) {
+            return jobs.len();
+        }
+        let mut seen = HashSet::new();
+        jobs.iter()
+            .filter(|job| match &job.unique_key {
+                None => true,
+                Some(key) => {
+                    self.unique_holder(&job.kind, key).is_none()
+                        && seen.insert((&*job.kind, key.as_str()))
+                }
+            })
+            .count()
+    }
+
+    fn unique_holder(&self, kind: &str, key: &str) -> Option<i64> {
+        let kind = self.kinds.get(kind)?;
+        self.unique.get(&kind)?.get(key).copied()
+    }
+
+    fn insert_one(&mut self, job: NewJob, now: DateTime<Utc>) -> i64 {
+        let kind = self.kinds.intern(&job.kind);
+        let unique_key = job.unique_key.map(String::into_boxed_str);
+        if let Some(key) = &unique_key {
+            let holders = self.unique.entry(kind).or_default();
+            if let Some(&holder) = holders.get(key) {
+                return holder;
+            }
+            holders.insert(key.clone(), self.next_id);
+        }
+        let queue = self.queue_names.intern(&job.queue);
+        if self.queues.len() < self.queue_names.len() {
+            self.queues
+                .resize_with(self.queue_names.len(), QueueIndex::default);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let slot = self.jobs.insert(Job::new(
+            JobSeed {
+                id,
+                args: job.args.into_boxed_str(),
+                created_at: now,
+                scheduled_at: job.scheduled_at.unwrap_or(now),
+                max_attempts: job.max_attempts,
+                kind,
+                queue,
+                priority: job.priority,
+                unique_key,
+            },
+            // `link` makes it `Available` if its time has come
+            JobState::Scheduled,
+        ));
+        self.unfinished += 1;
+        self.link(slot, now);
+        // also for a future job: an idle fetch loop learns its new next due time
+        self.wake(queue);
+        id
+    }
+
+    // ---- running ------------------------------------------------------
+
+    /// Claims up to `limit` due jobs of the queue and kinds: they become
+    /// `Running` at their next attempt, leased until `now + lease`.
+    pub(crate) fn fetch(&mut self, request: &FetchRequest<'_>, now: DateTime<Utc>) -> FetchedBatch {
+        let Some(queue) = self.queue_names.get(request.queue) else {
+            return FetchedBatch::default();
+        };
+        self.promote(queue, now);
+        let kinds: Vec<NameId> = request
+            .kinds
+            .iter()
+            .filter_map(|kind| self.kinds.get(kind))
+            .collect();
+        let Some(index) = self.queues.get_mut(queue as usize) else {
+            return FetchedBatch::default();
+        };
+        let ids = index.pop_ready(&kinds, request.limit);
+        let lease_until = after(now, request.lease);
+        let queue_name = self.queue_names.name(queue);
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(job) = self
+                .jobs
+                .slot_of(id)
+                .and_then(|slot| self.jobs.at_mut(slot))
+                .filter(|job| job.state == JobState::Available)
+            else {
+                debug_assert!(false, "ready job {id} is not available");
+                continue;
+            };
+            job.state = JobState::Running;
+            job.attempt = job.attempt.saturating_add(1);
+            job.attempted_at = Some(now);
+            job.set_until(Some(lease_until));
+            decrement(&mut index.counts, JobState::Available);
+            index.counts.running += 1;
+            self.running.insert(id);
+            jobs.push(FetchedJob {
+                id: JobId::new(id),
+                kind: String::from(&**self.kinds.name(job.kind)),
+                queue: String::from(&**queue_name),
+                args: String::from(&*job.args),
+                attempt: job.attempt,
+                max_attempts: job.max_attempts,
+                created_at: job.created_at,
+                scheduled_at: job.scheduled_at,
+            });
+        }
+        FetchedBatch {
+            jobs,
+            next_due_at: index.next_due(),
+        }
+    }
+
+    /// Applies each completion whose job is still `Running` at that attempt;
+    /// ignores the others (late reports of cancelled or rescued runs).
+    pub(crate) fn complete_many(&mut self, completions: Vec<Completion>, now: DateTime<Utc>) {
+        for completion in completions {
+            let Some(slot) = self.running_slot(completion.id.get(), completion.attempt) else {
+                continue;
+            };
+            self.transition(slot, now, |job| apply(job, completion.outcome, now));
+        }
+        self.prune_inline(now);
+    }
+
+    /// Renews the leases of those still running at their attempt; returns
+    /// the others.
+    pub(crate) fn heartbeat(
+        &mut self,
+        running: &[(JobId, u32)],
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Vec<JobId> {
+        let lease_until = after(now, lease);
+        let mut lost = Vec::new();
+        for &(id, attempt) in running {
+            match self
+                .running_slot(id.get(), attempt)
+                .and_then(|slot| self.jobs.at_mut(slot))
+            {
+                Some(job) => job.set_until(Some(lease_until)),
+                None => lost.push(id),
+            }
+        }
+        lost
+    }
+
+    fn running_slot(&self, id: i64, attempt: u32) -> Option<Slot> {
+        let slot = self.jobs.slot_of(id)?;
+        let job = self.jobs.at(slot)?;
+        (job.state == JobState::Running && job.attempt == attempt).then_some(slot)
+    }
+
+    // ---- the state machine ----------------------------------------------
+
+    /// Changes the job in `slot` with `change` (which sets its new state and
+    /// the fields that go with it), keeping every index and count right.
+    fn transition(&mut self, slot: Slot, now: DateTime<Utc>, change: impl FnOnce(&mut Job)) {
+        let Some(before) = self.jobs.at(slot).map(|job| job.state) else {
+            return;
+        };
+        self.unlink(slot);
+        let Some(job) = self.jobs.at_mut(slot) else {
+            return;
+        };
+        change(job);
+        let after = job.state;
+        match (before.is_finished(), after.is_finished()) {
+            (false, true) => self.leave_unfinished(slot),
+            (true, false) => {
+                self.unfinished += 1;
+                self.retention.forget(before, &self.jobs);
+            }
+            _ => {}
+        }
+        self.link(slot, now);
+    }
+
+    /// Takes the job out of the index its state puts it in, and uncounts it.
+    fn unlink(&mut self, slot: Slot) {
+        let Some(job) = self.jobs.at(slot) else {
+            return;
+        };
+        let Some(index) = self.queues.get_mut(job.queue as usize) else {
+            return;
+        };
+        match job.state {
+            JobState::Scheduled | JobState::Retryable => {
+                index.remove_waiting(&(job.scheduled_at, job.id));
+            }
+            JobState::Available => {
+                index.remove_ready(job.kind, &(job.priority, job.scheduled_at, job.id));
+            }
+            JobState::Running => {
+                self.running.remove(&job.id);
+            }
+            // their retention entries are handled where they stop being finished
+            JobState::Completed | JobState::Dead | JobState::Cancelled => {}
+        }
+        decrement(&mut index.counts, job.state);
+    }
+
+    /// Puts the job into the index its state calls for, and counts it. A
+    /// `Scheduled` or `Retryable` job whose time has come is made
+    /// `Available` on the way.
+    fn link(&mut self, slot: Slot, now: DateTime<Utc>) {
+        let Some(job) = self.jobs.at_mut(slot) else {
+            return;
+        };
+        let Some(index) = self.queues.get_mut(job.queue as usize) else {
+            return;
+        };
+        if matches!(job.state, JobState::Scheduled | JobState::Retryable) && job.scheduled_at <= now
+        {
+            job.state = JobState::Available;
+        }
+        match job.state {
+            JobState::Scheduled | JobState::Retryable => {
+                index.push_waiting((job.scheduled_at, job.id));
+            }
+            JobState::Available => {
+                index.push_ready(job.kind, (job.priority, job.scheduled_at, job.id));
+                if !self.wake.contains(&job.queue) {
+                    self.wake.push(job.queue);
+                }
+            }
+            JobState::Running => {
+                self.running.insert(job.id);
+            }
+            JobState::Completed | JobState::Dead | JobState::Cancelled => {
+                self.retention
+                    .push(job.state, job.finished_at().unwrap_or(now), job.id);
+            }
+        }
+        *index.counts.get_mut(job.state) += 1;
+    }
+
+    /// Bookkeeping for a job that finishes or is deleted unfinished: it no
+    /// longer takes room or holds its unique key.
+    fn leave_unfinished(&mut self, slot: Slot) {
+        self.unfinished = self.unfinished.saturating_sub(1);
+        if self.room_wanted {
+            self.room_wanted = false;
+            self.room_freed = true;
+        }
+        let Some(job) = self.jobs.at(slot) else {
+            return;
+        };
+        let Some(key) = job.unique_key() else {
+            return;
+        };
+        if let Some(holders) = self.unique.get_mut(&job.kind) {
+            if holders.get(key) == Some(&job.id) {
+                holders.remove(key);
+            }
+        }
+    }
+
+    fn wake(&mut self, queue: NameId) {
+        if !self.wake.contains(&queue) {
+            self.wake.push(queue);
+        }
+    }
+
+    /// Makes the due waiting jobs of `queue` `Available`.
+    fn promote(&mut self, queue: NameId, now: DateTime<Utc>) {
+        let Some(index) = self.queues.get_mut(queue as usize) else {
+            return;
+        };
+        while let Some(id) = index.pop_due(now) {
+            let Some(job) = self
+                .jobs
+                .slot_of(id)
+                .and_then(|slot| self.jobs.at_mut(slot))
+                .filter(|job| matches!(job.state, JobState::Scheduled | JobState::Retryable))
+            else {
+                debug_assert!(false, "waiting job {id} is not waiting");
+                continue;
+            };
+            decrement(&mut index.counts, job.state);
+            job.state = JobState::Available;
+            index.counts.available += 1;
+            index.push_ready(job.kind, (job.priority, job.scheduled_at, id));
+        }
+    }
+
+    fn promote_all(&mut self, now: DateTime<Utc>) {
+        for queue in 0..self.queues.len() {
+            self.promote(queue as NameId, now);
+        }
+    }
+}
+
+/// Sets a running job's state after an attempt.
+fn apply(job: &mut Job, outcome: Outcome, now: DateTime<Utc>) {
+    match outcome {
+        Outcome::Completed => {
+            job.state = JobState::Completed;
+            job.set_until(Some(now));
+        }
+        Outcome::Retry { at, error } => {
+            job.push_error(error);
+            job.state = JobState::Retryable;
+            job.scheduled_at = at;
+            job.set_until(None);
+        }
+        Outcome::Dead { error } => {
+            job.push_error(error);
+            job.state = JobState::Dead;
+            job.set_until(Some(now));
+        }
+        Outcome::Snooze { at } => {
+            job.state = JobState::Scheduled;
+            job.scheduled_at = at;
+            job.attempt = job.attempt.saturating_sub(1);
+            job.set_until(None);
+        }
+        Outcome::Cancelled { error } => {
+            job.push_error(error);
+            job.state = JobState::Cancelled;
+            job.set_until(Some(now));
+        }
+        Outcome::Release => {
+            job.state = JobState::Available;
+            job.scheduled_at = now;
+            job.attempt = job.attempt.saturating_sub(1);
+            job.set_until(None);
+        }
+    }
+}
+
+fn decrement(counts: &mut QueueCounts, state: JobState) {
+    let count = counts.get_mut(state);
+    *count = count.saturating_sub(1);
+}
+
+mod admin;
+mod leader;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,369 @@
+//! `MemoryBackend` through the `Backend` trait, as the client and worker use
+//! it: backpressure, wake-ups, the clock, and what a client reads back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use jobs_core::backend::{Completion, FetchRequest, FetchedBatch, InsertMode, NewJob, Outcome};
+use jobs_core::{Backend, Client, EnqueueError, JobFilter, JobId, JobState, ManualClock};
+use jobs_memory::MemoryBackend;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn job(kind: &str) -> NewJob {
+    NewJob {
+        kind: kind.to_owned().into(),
+        queue: "default".into(),
+        args: r#"{"user_id":42}"#.into(),
+        priority: 0,
+        max_attempts: 3,
+        scheduled_at: None,
+        unique_key: None,
+    }
+}
+
+async fn fetch(backend: &MemoryBackend, limit: usize) -> FetchedBatch {
+    backend
+        .job_fetch(FetchRequest {
+            queue: "default",
+            kinds: &["a"],
+            limit,
+            worker_id: "test",
+            lease: LEASE,
+        })
+        .await
+        .expect("fetch")
+}
+
+async fn finish(backend: &MemoryBackend, id: JobId, attempt: u32, outcome: Outcome) {
+    let completion = Completion {
+        id,
+        attempt,
+        outcome,
+    };
+    backend
+        .job_complete_many(vec![completion])
+        .await
+        .expect("complete");
+}
+
+#[tokio::test]
+async fn try_insert_into_a_full_backend_fails_and_stores_nothing() {
+    let backend = MemoryBackend::with_capacity(2);
+    backend
+        .job_insert_many(vec![job("a")], InsertMode::Try)
+        .await
+        .expect("room");
+    let full = backend
+        .job_insert_many(vec![job("a"), job("a")], InsertMode::Try)
+        .await;
+    assert!(matches!(full, Err(EnqueueError::QueueFull { capacity: 2 })));
+    assert_eq!(backend.len(), 1);
+    let message = full.expect_err("full").to_string();
+    assert!(message.contains("capacity of 2"), "{message}");
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_the_capacity_fails_at_once_even_when_waiting() {
+    let backend = MemoryBackend::with_capacity(2);
+    let batch = vec![job("a"), job("a"), job("a")];
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        backend.job_insert_many(batch, InsertMode::Wait),
+    )
+    .await
+    .expect("does not wait");
+    assert!(matches!(
+        result,
+        Err(EnqueueError::QueueFull { capacity: 2 })
+    ));
+    assert!(backend.is_empty());
+}
+
+#[tokio::test]
+async fn a_waiting_insert_goes_through_when_a_job_finishes() {
+    let backend = MemoryBackend::with_capacity(1);
+    let first = backend
+        .job_insert_many(vec![job("a")], InsertMode::Wait)
+        .await
+        .expect("room");
+    let waiting = tokio::spawn({
+        let backend = backend.clone();
+        async move {
+            backend
+                .job_insert_many(vec![job("a")], InsertMode::Wait)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "the backend is full");
+    assert_eq!(backend.len(), 1);
+
+    let claimed = fetch(&backend, 1).await;
+    assert_eq!(claimed.jobs[0].id, first[0]);
+    finish(&backend, first[0], 1, Outcome::Completed).await;
+    let second = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("woken by the completion")
+        .expect("task")
+        .expect("stored");
+    assert_eq!(second, [JobId::new(2)]);
+    assert_eq!(backend.len(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_waiting_insert_stores_nothing_and_leaves_the_backend_usable() {
+    let backend = MemoryBackend::with_capacity(1);
+    let first = backend
+        .job_insert_many(vec![job("a")], InsertMode::Wait)
+        .await
+        .expect("room");
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(20),
+        backend.job_insert_many(vec![job("a")], InsertMode::Wait),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    assert!(backend.job_delete(first[0]).await.expect("delete"));
+    let ids = backend
+        .job_insert_many(vec![job("a")], InsertMode::Try)
+        .await
+        .expect("room");
+    assert_eq!(ids, [JobId::new(2)]);
+}
+
+#[tokio::test]
+async fn inserts_and_releases_wake_the_queue() {
+    let backend = MemoryBackend::new();
+    let mut wakeup = backend.job_wakeup("default");
+    let mut other = backend.job_wakeup("other");
+    wakeup.mark_seen();
+    other.mark_seen();
+    let mut later = job("a");
+    later.scheduled_at = Some(Utc::now() + TimeDelta::hours(1));
+    backend
+        .job_insert_many(vec![later], InsertMode::Try)
+        .await
+        .expect("room");
+    assert!(
+        wakeup.wait(Duration::from_secs(5)).await,
+        "a scheduled job wakes too"
+    );
+    assert!(!other.wait(Duration::from_millis(10)).await);
+
+    let ids = backend
+        .job_insert_many(vec![job("a")], InsertMode::Try)
+        .await
+        .expect("room");
+    assert!(wakeup.wait(Duration::from_secs(5)).await);
+    wakeup.mark_seen();
+    fetch(&backend, 1).await;
+    finish(&backend, ids[0], 1, Outcome::Release).await;
+    assert!(
+        wakeup.wait(Duration::from_secs(5)).await,
+        "a released job is ready again"
+    );
+}
+
+#[tokio::test]
+async fn a_client_reads_back_what_the_worker_did() {
+    let backend = MemoryBackend::new();
+    let client = Client::new(backend.clone());
+    let ids = backend
+        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+        .await
+        .expect("room");
+    let batch = fetch(&backend, 1).await;
+    let error = jobs_core::AttemptError {
+        attempt: 1,
+        message: "smtp timeout".into(),
+        at: Utc::now(),
+    };
+    let retry_at = Utc::now() + TimeDelta::minutes(5);
+    let outcome = Outcome::Retry {
+        at: retry_at,
+        error: error.clone(),
+    };
+    finish(&backend, batch.jobs[0].id, 1, outcome).await;
+
+    let info = client.job(ids[0]).await.expect("read").expect("stored");
+    assert_eq!(info.state, JobState::Retryable);
+    assert_eq!(info.args, serde_json::json!({ "user_id": 42 }));
+    assert_eq!((info.attempt, info.max_attempts), (1, 3));
+    assert_eq!(info.errors, [error]);
+    assert_eq!(info.scheduled_at, retry_at);
+    assert!(client.job(JobId::new(99)).await.expect("read").is_none());
+
+    let listed = client
+        .list(JobFilter::new().state(JobState::Available))
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.iter().map(|job| job.id).collect::<Vec<_>>(),
+        [ids[1]]
+    );
+    let counts = client.counts().await.expect("counts");
+    assert_eq!(
+        (counts["default"].retryable, counts["default"].available),
+        (1, 1)
+    );
+
+    assert!(client.cancel(ids[1]).await.expect("cancel"));
+    assert!(client.retry(ids[1]).await.expect("retry"));
+    assert!(client.delete(ids[1]).await.expect("delete"));
+    assert_eq!(backend.len(), 1);
+}
+
+#[tokio::test]
+async fn a_client_cancel_reaches_the_worker_through_its_heartbeat() {
+    let backend = MemoryBackend::new();
+    let ids = backend
+        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+        .await
+        .expect("room");
+    fetch(&backend, 2).await;
+    assert!(backend.job_cancel(ids[0]).await.expect("cancel"));
+    let running = [(ids[0], 1), (ids[1], 1)];
+    let lost = backend
+        .job_heartbeat(&running, LEASE)
+        .await
+        .expect("heartbeat");
+    assert_eq!(lost, [ids[0]]);
+    finish(&backend, ids[0], 1, Outcome::Completed).await;
+    let info = backend.job_get(ids[0]).await.expect("get").expect("stored");
+    assert_eq!(info.state, JobState::Cancelled);
+    assert!(info.finished_at.is_some());
+}
+
+#[tokio::test]
+async fn a_manual_clock_decides_due_times_leases_and_retention() {
+    let start = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    let clock = ManualClock::new(start);
+    let backend = MemoryBackend::new()
+        .clock(clock.clone())
+        .retention_completed(Duration::from_secs(3600));
+    let mut later = job("a");
+    later.scheduled_at = Some(start + TimeDelta::minutes(10));
+    let ids = backend
+        .job_insert_many(vec![later, job("a")], InsertMode::Wait)
+        .await
+        .expect("room");
+    let batch = fetch(&backend, 10).await;
+    assert_eq!(batch.jobs.len(), 1);
+    assert_eq!(batch.next_due_at, Some(start + TimeDelta::minutes(10)));
+    assert_eq!(batch.jobs[0].attempt, 1);
+
+    // the lease runs out
+    clock.advance(TimeDelta::seconds(31));
+    let report = backend.maintain().await.expect("maintain");
+    assert_eq!((report.rescued, report.pruned), (1, 0));
+    let rescued = backend.job_get(ids[1]).await.expect("get").expect("stored");
+    assert_eq!(rescued.errors[0].message, "worker lost");
+
+    // the scheduled job comes due
+    clock.advance(TimeDelta::minutes(10));
+    let batch = fetch(&backend, 10).await;
+    let claimed: Vec<JobId> = batch.jobs.iter().map(|job| job.id).collect();
+    assert_eq!(claimed, [ids[1], ids[0]]);
+    for job in &batch.jobs {
+        finish(&backend, job.id, job.attempt, Outcome::Completed).await;
+    }
+    clock.advance(TimeDelta::hours(2));
+    assert_eq!(backend.maintain().await.expect("maintain").pruned, 2);
+    assert!(backend.job_get(ids[0]).await.expect("get").is_none());
+}
+
+#[tokio::test]
+async fn schedules_are_stored_and_ticked_once() {
+    let backend = MemoryBackend::new();
+    let spec = jobs_core::backend::ScheduleSpec {
+        id: "nightly".into(),
+        kind: "report".into(),
+        cron: "0 0 2 * * *".into(),
+        tz: "Europe/Berlin".into(),
+    };
+    let first = Utc.with_ymd_and_hms(2030, 1, 1, 1, 0, 0).unwrap();
+    let second = first + TimeDelta::days(1);
+    let stored = backend.schedule_upsert(&spec, first).await.expect("upsert");
+    assert_eq!((stored.next_run_at, stored.last_run_at), (first, None));
+    let (a, b) = tokio::join!(
+        backend.schedule_advance("nightly", first, second, vec![job("report")]),
+        backend.schedule_advance("nightly", first, second, vec![job("report")]),
+    );
+    assert_eq!(
+        [a.expect("advance"), b.expect("advance")]
+            .iter()
+            .filter(|won| **won)
+            .count(),
+        1
+    );
+    assert_eq!(backend.len(), 1, "one job for the tick");
+    let listed = backend.schedule_list().await.expect("list");
+    assert_eq!(listed[0].next_run_at, second);
+    assert!(backend.schedule_remove("nightly").await.expect("remove"));
+    assert!(backend.schedule_list().await.expect("list").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_and_a_consumer_agree_on_every_job() {
+    let backend = MemoryBackend::with_capacity(64);
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                for _ in 0..250 {
+                    backend
+                        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+                        .await
+                        .expect("stored");
+                }
+            })
+        })
+        .collect();
+    let mut done = 0;
+    while done < 2_000 {
+        let batch = fetch(&backend, 50).await;
+        if batch.jobs.is_empty() {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        done += batch.jobs.len();
+        let completions = batch
+            .jobs
+            .iter()
+            .map(|job| Completion {
+                id: job.id,
+                attempt: job.attempt,
+                outcome: Outcome::Completed,
+            })
+            .collect();
+        backend
+            .job_complete_many(completions)
+            .await
+            .expect("complete");
+    }
+    for producer in producers {
+        producer.await.expect("producer");
+    }
+    assert!(backend.is_empty());
+    let counts = backend.job_counts().await.expect("counts");
+    assert_eq!(counts["default"].completed, 2_000);
+}
+
+#[test]
+fn the_backend_is_a_cheap_shared_handle() {
+    fn shared<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+    shared::<MemoryBackend>();
+    let backend = MemoryBackend::with_capacity(5).max_finished(10);
+    let clone = backend.clone();
+    assert_eq!(clone.capacity(), 5);
+    let dynamic: Arc<dyn Backend> = Arc::new(clone);
+    drop(dynamic);
+    let debug = format!("{backend:?}");
+    assert!(debug.contains("capacity: 5"), "{debug}");
+    assert_eq!(
+        MemoryBackend::default().capacity(),
+        jobs_memory::DEFAULT_CAPACITY
+    );
+}

@@ -1,0 +1,8 @@
+use jobs_core::job;
+
+#[job(retries = "3")]
+async fn send_welcome_email(user_id: i64) {
+    let _ = user_id;
+}
+
+fn main() {}

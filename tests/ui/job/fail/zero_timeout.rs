@@ -1,0 +1,8 @@
+use jobs_core::job;
+
+#[job(timeout = "0s")]
+async fn send_welcome_email(user_id: i64) {
+    let _ = user_id;
+}
+
+fn main() {}
