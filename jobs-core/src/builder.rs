@@ -52,7 +52,7 @@ impl From<DateTime<Utc>> for RunAt {
 /// Made by the generated `my_job::with(args..)`; every option defaults to
 /// what the `#[job]` attribute says.
 ///
-/// ```no_run
+/// ```no_run,standalone_crate
 /// # use std::time::Duration;
 /// # use jobs_core::{job, Client};
 /// #[job(queue = "mail")]

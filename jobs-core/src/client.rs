@@ -16,7 +16,7 @@ pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
 /// Cheap to clone (a shared handle), `Send + Sync`: keep one in your
 /// application state.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use jobs_core::{job, Client, JobState};
 /// use jobs_memory::MemoryBackend;
 ///

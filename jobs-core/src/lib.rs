@@ -4,7 +4,7 @@
 //!
 //! # Overview
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use std::time::Duration;
 //! use jobs_core::prelude::*;
 //! use jobs_memory::MemoryBackend;
@@ -43,8 +43,9 @@
 //!
 //! - A **job** is an `async fn` marked `#[job(..)]`. Its parameters of type
 //!   [`State<T>`] and [`JobContext`] are injected by the worker; every other
-//!   parameter is an argument, stored as JSON. The macro generates a module
-//!   of the same name with `enqueue`, `schedule`, `with` and `NAME`.
+//!   parameter is an argument, stored as JSON. Next to the function, the
+//!   macro generates a type of the same name whose associated items are the
+//!   typed `enqueue`, `schedule`, `with` and `NAME`.
 //! - A **recurring job** is an `async fn` marked `#[recurring(cron = .., id = ..)]`:
 //!   each tick of the schedule enqueues one run, however many workers run.
 //! - The [`Client`] stores jobs and administers them; the [`Worker`] runs

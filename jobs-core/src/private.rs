@@ -273,6 +273,8 @@ mod tests {
     struct NotSerde;
 
     #[test]
+    // the explicit `&` mirrors the generated code: it picks the probe impl
+    #[allow(clippy::needless_borrow)]
     fn probes_use_serde_when_the_struct_has_it() {
         #[allow(unused_imports)]
         use super::{Decode as _, DecodeUnchecked as _, Encode as _, EncodeUnchecked as _};

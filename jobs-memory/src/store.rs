@@ -376,6 +376,10 @@ impl Store {
         match job.state {
             JobState::Scheduled | JobState::Retryable => {
                 index.push_waiting((job.scheduled_at, job.id));
+                // a new earliest due time: idle fetch loops shorten their wait
+                if index.next_due() == Some(job.scheduled_at) && !self.wake.contains(&job.queue) {
+                    self.wake.push(job.queue);
+                }
             }
             JobState::Available => {
                 index.push_ready(job.kind, (job.priority, job.scheduled_at, job.id));

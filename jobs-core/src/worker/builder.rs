@@ -15,7 +15,7 @@ use crate::worker::states::StateMap;
 
 /// Configures a [`Worker`]. Made by [`Worker::builder`].
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use std::time::Duration;
 /// use jobs_core::Worker;
 /// use jobs_memory::MemoryBackend;
@@ -224,14 +224,25 @@ fn select_jobs(
         }
         schedules.push(schedule);
     }
-    if let Some(only) = only {
-        if let Some(unknown) = only.iter().find(|kind| !jobs.contains_key(kind.as_str())) {
-            return Err(BuildError::UnknownJob {
-                kind: unknown.clone(),
-            });
+    match only {
+        Some(only) => {
+            if let Some(unknown) = only.iter().find(|kind| !jobs.contains_key(kind.as_str())) {
+                return Err(BuildError::UnknownJob {
+                    kind: unknown.clone(),
+                });
+            }
+            jobs.retain(|name, _| only.iter().any(|kind| kind == name));
         }
-        jobs.retain(|name, _| only.iter().any(|kind| kind == name));
-        schedules.retain(|schedule| jobs.contains_key(schedule.job.name));
+        None => jobs.retain(|_, job| !is_conformance_job(job)),
     }
+    schedules.retain(|schedule| jobs.contains_key(schedule.job.name));
     Ok((jobs, schedules))
+}
+
+/// The conformance suite's own jobs (feature `testing`) are linked into any
+/// binary whose build enables that feature, which Cargo's feature
+/// unification does for a whole workspace; they run only where a worker
+/// names them in `.only(..)`.
+fn is_conformance_job(job: &JobDefinition) -> bool {
+    job.location.starts_with("jobs_core::testing::")
 }
