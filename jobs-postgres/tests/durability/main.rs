@@ -292,6 +292,7 @@ async fn sigkill_mid_job_reruns_it_in_another_worker_within_lease_and_sweep() {
     let delay = rerun.at - killed_at;
     // lease + sweep, plus a second for process start-up on a busy machine
     let bound = ms(LEASE) + ms(SWEEP) + 1_000;
+    eprintln!("sigkill: attempt 2 started {delay} ms after the kill (bound {bound} ms)");
     assert!(
         delay <= bound,
         "rerun {delay} ms after the kill, over lease + sweep ({bound} ms)"
