@@ -3,10 +3,10 @@
 //!
 //! The statement unnests one array per column, inserts in input order and
 //! skips rows that collide with an unfinished job of the same kind and
-//! unique key (`ON CONFLICT DO NOTHING` on a partial unique index: when the
-//! colliding insert belongs to a transaction still open, PostgreSQL waits
-//! for it, so a rollback there lets this insert through). Colliding rows are
-//! then answered with the existing job's id.
+//! unique key (`ON CONFLICT DO NOTHING` on a partial unique index over the
+//! key's hash: when the colliding insert belongs to a transaction still
+//! open, PostgreSQL waits for it, so a rollback there lets this insert
+//! through). Colliding rows are then answered with the existing job's id.
 
 use std::collections::HashMap;
 
@@ -34,7 +34,7 @@ inserted AS (
            priority, max_attempts, COALESCE(scheduled_at, now()), unique_key
     FROM input
     ORDER BY ord
-    ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN {unfinished}
+    ON CONFLICT (kind, md5(unique_key)) WHERE unique_key IS NOT NULL AND state IN {unfinished}
     DO NOTHING
     RETURNING id, kind, unique_key, queue, state
 )
@@ -51,7 +51,7 @@ const EXISTING: &str = "
 SELECT j.id, j.kind, j.unique_key
 FROM {schema}.jobs j
 JOIN unnest($1::text[], $2::text[]) AS k(kind, unique_key)
-  ON j.kind = k.kind AND j.unique_key = k.unique_key
+  ON j.kind = k.kind AND md5(j.unique_key) = md5(k.unique_key) AND j.unique_key = k.unique_key
 WHERE j.unique_key IS NOT NULL AND j.state IN {unfinished}";
 
 /// How often colliding rows are tried again when the job they collided

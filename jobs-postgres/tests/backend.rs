@@ -494,6 +494,31 @@ async fn fifty_concurrent_unique_enqueues_store_one_job() {
 }
 
 #[tokio::test]
+async fn unique_keys_may_be_larger_than_an_index_entry() {
+    let backend = fresh_backend().await;
+    // a unique job's key defaults to its arguments, which may be large
+    let key = format!("{{\"blob\":\"{}\"}}", "x".repeat(100_000));
+    let big = || NewJob {
+        args: key.clone(),
+        unique_key: Some(key.clone()),
+        ..job("report")
+    };
+    let first = insert(&backend, vec![big()]).await;
+    let again = insert(&backend, vec![big(), big()]).await;
+    assert_eq!(again, [first[0], first[0]]);
+    let other = insert(
+        &backend,
+        vec![NewJob {
+            unique_key: Some(format!("{key} ")),
+            ..big()
+        }],
+    )
+    .await;
+    assert_ne!(other[0], first[0]);
+    drop_schema(&backend).await;
+}
+
+#[tokio::test]
 async fn a_unique_insert_waits_for_a_competing_transaction_that_rolls_back() {
     let backend = fresh_backend().await;
     let mut tx = backend.pool().begin().await.unwrap();

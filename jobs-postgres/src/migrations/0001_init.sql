@@ -29,8 +29,10 @@ CREATE INDEX IF NOT EXISTS jobs_ready_idx ON {schema}.jobs (queue, priority, sch
     WHERE state IN ('available', 'scheduled', 'retryable');
 
 -- Unique jobs: one unfinished job per kind and key. A finished job leaves
--- the index, so an equal job may be enqueued again.
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_idx ON {schema}.jobs (kind, unique_key)
+-- the index, so an equal job may be enqueued again. The key is indexed by
+-- its hash: a unique job's key defaults to its arguments, which can be far
+-- larger than a btree entry may be.
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_idx ON {schema}.jobs (kind, md5(unique_key))
     WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable');
 
 -- The rescuer: running rows by lease expiry.
