@@ -1,0 +1,178 @@
+//! The backend against a real PostgreSQL, through the `Backend` trait:
+//! migrations, claim order, kind filter, fencing, unique jobs, transactional
+//! enqueue, schedules, leader election, rescue and pruning.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod claim;
+mod maintenance;
+mod schedules;
+mod tx;
+mod unique;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jobs_core::backend::{
+    Backend, Completion, FetchRequest, InsertMode, NewJob, Outcome, ScheduleSpec,
+};
+use jobs_core::registry::JobDefinition;
+use jobs_core::retry::RetryPolicy;
+use jobs_core::{AttemptError, JobBuilder, JobId, JobState};
+use jobs_postgres::prelude::*;
+use jobs_postgres::{Error, SCHEMA_VERSION, sqlx};
+
+use common::{backend_on, drop_schema, fresh_backend, schema_name};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn job(kind: &'static str) -> NewJob {
+    NewJob {
+        kind: Cow::Borrowed(kind),
+        queue: Cow::Borrowed("default"),
+        args: "{}".to_owned(),
+        priority: 0,
+        max_attempts: 3,
+        scheduled_at: None,
+        unique_key: None,
+    }
+}
+
+fn request<'a>(kinds: &'a [&'a str], limit: usize) -> FetchRequest<'a> {
+    FetchRequest {
+        queue: "default",
+        kinds,
+        limit,
+        worker_id: "test-worker",
+        lease: LEASE,
+    }
+}
+
+async fn insert(backend: &PgBackend, jobs: Vec<NewJob>) -> Vec<JobId> {
+    backend
+        .job_insert_many(jobs, InsertMode::Wait)
+        .await
+        .expect("insert")
+}
+
+async fn state_of(backend: &PgBackend, id: JobId) -> JobState {
+    backend
+        .job_get(id)
+        .await
+        .unwrap()
+        .expect("job exists")
+        .state
+}
+
+/// Moves a running job's lease into the past, as if its worker died.
+async fn expire_lease(backend: &PgBackend, id: JobId) {
+    sqlx::query(&format!(
+        "UPDATE \"{}\".jobs SET leased_until = now() - interval '1 second' WHERE id = $1",
+        backend.schema()
+    ))
+    .bind(id.get())
+    .execute(backend.pool())
+    .await
+    .unwrap();
+}
+
+fn attempt_error(attempt: u32, message: &str) -> AttemptError {
+    AttemptError {
+        attempt,
+        message: message.to_owned(),
+        at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
+    let backend = fresh_backend().await;
+    backend.migrate().await.expect("second migrate is a no-op");
+    backend.check_schema().await.expect("version matches");
+    let versions: Vec<i32> = sqlx::query_scalar(&format!(
+        "SELECT version FROM \"{}\".schema_migrations ORDER BY version",
+        backend.schema()
+    ))
+    .fetch_all(backend.pool())
+    .await
+    .unwrap();
+    assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+
+    // a newer binary migrated this schema
+    sqlx::query(&format!(
+        "INSERT INTO \"{}\".schema_migrations (version, name) VALUES ($1, 'from the future')",
+        backend.schema()
+    ))
+    .bind(SCHEMA_VERSION + 1)
+    .execute(backend.pool())
+    .await
+    .unwrap();
+    let older_binary = backend_on(backend.schema()).await;
+    let error = older_binary.migrate().await.expect_err("refused");
+    assert!(
+        matches!(error, Error::SchemaTooNew { found, supported, .. } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("newer"), "{error}");
+    let error = older_binary
+        .job_fetch(request(&["a"], 1))
+        .await
+        .expect_err("a worker refuses to fetch");
+    assert!(
+        error
+            .to_string()
+            .contains("newer than the newest this binary knows"),
+        "{error}"
+    );
+    let error = older_binary
+        .leader_elect("w", LEASE)
+        .await
+        .expect_err("and to lead");
+    assert!(error.to_string().contains("newer"), "{error}");
+    drop_schema(&backend).await;
+}
+
+#[tokio::test]
+async fn an_unmigrated_schema_is_reported() {
+    let backend = backend_on(&schema_name()).await;
+    let error = backend
+        .job_fetch(request(&["a"], 1))
+        .await
+        .expect_err("not migrated");
+    assert!(error.to_string().contains("migrate()"), "{error}");
+    let error = backend.check_schema().await.expect_err("not migrated");
+    assert!(
+        matches!(error, Error::NotMigrated { found: 0, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_schema_names_are_refused() {
+    for name in ["Jobs", "1x", "a;drop table x", ""] {
+        let error = PgBackend::builder()
+            .schema(name)
+            .connect(&common::database_url())
+            .await
+            .expect_err("invalid");
+        assert!(matches!(error, Error::InvalidSchemaName(_)), "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn backend_is_a_cheap_shared_handle() {
+    fn assert_traits<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+    assert_traits::<PgBackend>();
+    let backend = fresh_backend().await;
+    let shared: Arc<dyn Backend> = Arc::new(backend.clone());
+    let id = shared
+        .job_insert_many(vec![job("a")], InsertMode::Try)
+        .await
+        .unwrap()[0];
+    assert_eq!(state_of(&backend, id).await, JobState::Available);
+    assert!(format!("{backend:?}").contains(backend.schema()));
+    drop_schema(&backend).await;
+}

@@ -1,0 +1,110 @@
+//! `enqueue_tx`: a job stored in the caller's transaction exists if and
+//! only if it commits, and wakes workers at commit.
+
+use super::*;
+
+fn no_op(_: jobs_core::registry::Invocation) -> jobs_core::registry::JobFuture {
+    Box::pin(async { Ok(()) })
+}
+
+static WELCOME: JobDefinition = JobDefinition {
+    name: "welcome",
+    location: "backend tests",
+    queue: "mail",
+    priority: 0,
+    retry: RetryPolicy::new(3),
+    timeout: None,
+    unique: false,
+    states: &[],
+    run: no_op,
+};
+
+pub(crate) static UNIQUE: JobDefinition = JobDefinition {
+    name: "unique_welcome",
+    location: "backend tests",
+    queue: "default",
+    priority: 0,
+    retry: RetryPolicy::new(3),
+    timeout: None,
+    unique: true,
+    states: &[],
+    run: no_op,
+};
+
+#[tokio::test]
+async fn enqueue_tx_exists_only_if_the_transaction_commits() {
+    let backend = fresh_backend().await;
+    let mut wakeup = backend.job_wakeup("mail");
+    // let the listener connect before anything is sent
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wakeup.mark_seen();
+
+    let mut tx = backend.pool().begin().await.unwrap();
+    let rolled_back = backend
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":1}".into())),
+        )
+        .await
+        .unwrap();
+    assert!(
+        backend.job_get(rolled_back).await.unwrap().is_none(),
+        "invisible before commit"
+    );
+    tx.rollback().await.unwrap();
+    assert!(
+        backend.job_get(rolled_back).await.unwrap().is_none(),
+        "gone after rollback"
+    );
+    assert!(
+        !wakeup.wait(Duration::from_millis(300)).await,
+        "no wake-up for a rolled-back job"
+    );
+
+    let mut tx = backend.pool().begin().await.unwrap();
+    let committed = backend
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":2}".into())),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !wakeup.wait(Duration::from_millis(200)).await,
+        "no wake-up before commit"
+    );
+    tx.commit().await.unwrap();
+    assert!(wakeup.wait(Duration::from_secs(5)).await, "woken at commit");
+    let info = backend.job_get(committed).await.unwrap().unwrap();
+    assert_eq!(info.state, JobState::Available);
+    assert_eq!(info.queue, "mail");
+    assert_eq!(info.args, serde_json::json!({"user": 2}));
+    drop_schema(&backend).await;
+}
+
+/// `EnqueueTx` (the prelude's `enqueue_tx`) works on the default schema.
+#[tokio::test]
+async fn enqueue_tx_trait_uses_the_default_schema() {
+    let pool = sqlx::PgPool::connect(&common::database_url())
+        .await
+        .unwrap();
+    let backend = PgBackend::from_pool(pool.clone());
+    backend.migrate().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let id = JobBuilder::new(&WELCOME, Ok("{\"user\":3}".into()))
+        .enqueue_tx(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let info = backend.job_get(id).await.unwrap().expect("committed");
+    assert_eq!(info.kind, "welcome");
+    assert!(backend.job_delete(id).await.unwrap());
+
+    let mut tx = pool.begin().await.unwrap();
+    let id = JobBuilder::new(&WELCOME, Ok("{\"user\":4}".into()))
+        .enqueue_tx(&mut tx)
+        .await
+        .unwrap();
+    drop(tx); // rolls back
+    assert!(backend.job_get(id).await.unwrap().is_none());
+}
