@@ -4,8 +4,9 @@ use std::future::Future;
 use std::sync::LazyLock;
 
 use jobs_core::{DEFAULT_MAX_PAYLOAD, EnqueueError, JobBuilder, JobId};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Acquire, Postgres};
 
+use crate::Error;
 use crate::config::DEFAULT_SCHEMA;
 use crate::insert::{InsertSql, insert_many};
 use crate::listen::channel;
@@ -34,20 +35,30 @@ static DEFAULT_INSERT: LazyLock<InsertSql> =
 /// # Ok(()) }
 /// ```
 ///
+/// `tx` is usually `&mut tx` for a `sqlx::Transaction<'_, Postgres>`; any
+/// `sqlx::Acquire` works (`&mut *tx`, a `&mut PgConnection`), though on a
+/// plain connection the job is committed at once.
+///
 /// `enqueue_tx` uses the default schema `"jobs"`; for a backend with
 /// another schema use [`PgBackend::enqueue_tx`](crate::PgBackend::enqueue_tx).
 pub trait EnqueueTx: Sized {
     /// Stores the job inside `tx` (schema `"jobs"`).
-    fn enqueue_tx(
-        self,
-        tx: &mut Transaction<'_, Postgres>,
-    ) -> impl Future<Output = Result<JobId, EnqueueError>> + Send;
+    fn enqueue_tx<'c, A>(self, tx: A) -> impl Future<Output = Result<JobId, EnqueueError>> + Send
+    where
+        A: Acquire<'c, Database = Postgres> + Send + 'c;
 }
 
 impl EnqueueTx for JobBuilder {
-    async fn enqueue_tx(self, tx: &mut Transaction<'_, Postgres>) -> Result<JobId, EnqueueError> {
+    async fn enqueue_tx<'c, A>(self, tx: A) -> Result<JobId, EnqueueError>
+    where
+        A: Acquire<'c, Database = Postgres> + Send + 'c,
+    {
         let row = self.into_new_job(DEFAULT_MAX_PAYLOAD)?;
-        let ids = insert_many(tx, &DEFAULT_INSERT, std::slice::from_ref(&row)).await?;
+        let mut conn = tx
+            .acquire()
+            .await
+            .map_err(Error::db(format!("store job `{}`", row.kind)))?;
+        let ids = insert_many(&mut conn, &DEFAULT_INSERT, std::slice::from_ref(&row)).await?;
         ids.into_iter().next().ok_or_else(|| {
             EnqueueError::Backend("the database stored the job but returned no id".into())
         })

@@ -108,3 +108,52 @@ async fn enqueue_tx_trait_uses_the_default_schema() {
     drop(tx); // rolls back
     assert!(backend.job_get(id).await.unwrap().is_none());
 }
+
+#[jobs_core::job(name = "tx_greet", queue = "tx")]
+async fn greet(user_id: i64) -> Result<(), String> {
+    if user_id < 0 {
+        return Err("no such user".into());
+    }
+    Ok(())
+}
+
+/// A job committed with its transaction runs on a worker; one rolled back
+/// never exists. Also takes `&mut *tx`, the connection inside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_job_runs_and_a_rolled_back_one_never_exists() {
+    let pool = sqlx::PgPool::connect(&common::database_url())
+        .await
+        .unwrap();
+    let backend = PgBackend::from_pool(pool.clone());
+    backend.migrate().await.unwrap();
+    let client = jobs_core::Client::new(backend.clone());
+    let worker = jobs_core::Worker::builder(backend.clone())
+        .queue("tx", 2)
+        .only(&[greet::NAME])
+        .poll_interval(Duration::from_secs(30)) // only the commit's notification wakes it
+        .build()
+        .unwrap()
+        .start();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut tx = pool.begin().await.unwrap();
+    let dropped = greet::with(-1).enqueue_tx(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let committed = greet::with(7).enqueue_tx(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = client.job(committed).await.unwrap().expect("committed");
+        if info.state == JobState::Completed {
+            assert_eq!(info.attempt, 1);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not run: {info:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown().await;
+    assert!(client.job(dropped).await.unwrap().is_none());
+    assert!(client.delete(committed).await.unwrap());
+}
