@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS {schema}.jobs (
 CREATE INDEX IF NOT EXISTS jobs_ready_idx ON {schema}.jobs (queue, priority, scheduled_at, id)
     WHERE state IN ('available', 'scheduled', 'retryable');
 
+-- When the next waiting job becomes due, asked by idle workers: only
+-- scheduled and retryable rows, by time.
+CREATE INDEX IF NOT EXISTS jobs_waiting_idx ON {schema}.jobs (queue, scheduled_at)
+    WHERE state IN ('scheduled', 'retryable');
+
 -- Unique jobs: one unfinished job per kind and key. A finished job leaves
 -- the index, so an equal job may be enqueued again. The key is indexed by
 -- its hash: a unique job's key defaults to its arguments, which can be far
