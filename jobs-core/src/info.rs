@@ -53,6 +53,9 @@ pub struct JobInfo {
     pub finished_at: Option<DateTime<Utc>>,
     /// The uniqueness key, for unique jobs.
     pub unique_key: Option<String>,
+    /// The last progress a run reported with `JobContext::set_progress`
+    /// (0.0 to 1.0), written at the worker's heartbeats.
+    pub progress: Option<f32>,
 }
 
 /// Which jobs [`Client::list`](crate::Client::list) returns.
