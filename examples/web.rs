@@ -19,6 +19,7 @@ use jobs_core::prelude::*;
 use jobs_memory::MemoryBackend;
 use serde::Deserialize;
 use serde_json::json;
+use tracing_subscriber::EnvFilter;
 
 /// The slow part, off the request path.
 #[job(retries = 3, backoff = "exponential", queue = "mail")]
@@ -78,6 +79,12 @@ fn app(client: Client) -> Router {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // RUST_LOG=debug shows each job's span and events
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
     let backend = MemoryBackend::new();
     let client = Client::new(backend.clone());
     let worker = Worker::builder(backend).queue("mail", 4).build()?.start();

@@ -200,6 +200,14 @@ pub trait Backend: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Vec<JobId>, BoxError>;
 
+    /// Records the progress runs reported (`JobContext::set_progress`), each
+    /// fenced by its attempt like a completion. Called by the heartbeat for
+    /// runs whose progress changed. The default stores nothing.
+    async fn job_progress_many(&self, progress: &[(JobId, u32, f32)]) -> Result<(), BoxError> {
+        let _ = progress;
+        Ok(())
+    }
+
     /// A wake-up handle that fires when jobs may have become available on
     /// `queue`. A backend without push notifications returns one that never
     /// fires; workers then poll.

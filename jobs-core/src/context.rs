@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
@@ -61,7 +62,8 @@ impl<T> From<Arc<T>> for State<T> {
     }
 }
 
-/// This run of a job: its id and attempt, and the cancellation signal.
+/// This run of a job: its id and attempt, the cancellation signal, and a
+/// place to report progress.
 ///
 /// Add a `JobContext` parameter to a job function and the worker injects it.
 /// Long jobs should watch [`cancelled`](JobContext::cancelled): it fires
@@ -96,6 +98,33 @@ struct ContextInner {
     kind: String,
     queue: String,
     cancellation: CancellationToken,
+    progress: Progress,
+}
+
+/// A run's latest progress, shared between the job and the worker's
+/// heartbeat (which writes it to the store when it changed).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Progress(Arc<AtomicU32>);
+
+/// `f32` NaN bits that no clamped progress can take: no progress yet.
+const NO_PROGRESS: u32 = u32::MAX;
+
+impl Progress {
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(AtomicU32::new(NO_PROGRESS)))
+    }
+
+    fn set(&self, fraction: f32) {
+        if !fraction.is_nan() {
+            self.0
+                .store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn get(&self) -> Option<f32> {
+        let bits = self.0.load(Ordering::Relaxed);
+        (bits != NO_PROGRESS).then(|| f32::from_bits(bits))
+    }
 }
 
 impl JobContext {
@@ -108,6 +137,26 @@ impl JobContext {
         max_attempts: u32,
         cancellation: CancellationToken,
     ) -> Self {
+        Self::with_progress(
+            id,
+            kind,
+            queue,
+            attempt,
+            max_attempts,
+            cancellation,
+            Progress::new(),
+        )
+    }
+
+    pub(crate) fn with_progress(
+        id: JobId,
+        kind: &str,
+        queue: &str,
+        attempt: u32,
+        max_attempts: u32,
+        cancellation: CancellationToken,
+        progress: Progress,
+    ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
                 id,
@@ -116,6 +165,7 @@ impl JobContext {
                 kind: kind.to_owned(),
                 queue: queue.to_owned(),
                 cancellation,
+                progress,
             }),
         }
     }
@@ -174,6 +224,26 @@ impl JobContext {
         self.inner.cancellation.cancelled().await
     }
 
+    /// Reports how far this run has got, as a fraction from 0.0 to 1.0
+    /// (clamped; NaN is ignored). Cheap: the worker writes the latest value
+    /// to the store at its next heartbeat, where `JobInfo::progress` shows it.
+    ///
+    /// ```
+    /// # let ctx = jobs_core::JobContext::detached(jobs_core::JobId::new(1), 1, 1);
+    /// ctx.set_progress(0.25);
+    /// assert_eq!(ctx.progress(), Some(0.25));
+    /// ctx.set_progress(7.0);
+    /// assert_eq!(ctx.progress(), Some(1.0));
+    /// ```
+    pub fn set_progress(&self, fraction: f32) {
+        self.inner.progress.set(fraction);
+    }
+
+    /// The progress this run reported last.
+    pub fn progress(&self) -> Option<f32> {
+        self.inner.progress.get()
+    }
+
     /// The token behind [`cancelled`](JobContext::cancelled), to hand to
     /// libraries that take a `CancellationToken`.
     pub fn cancellation_token(&self) -> &CancellationToken {
@@ -190,6 +260,7 @@ impl fmt::Debug for JobContext {
             .field("attempt", &self.inner.attempt)
             .field("max_attempts", &self.inner.max_attempts)
             .field("cancelled", &self.is_cancelled())
+            .field("progress", &self.progress())
             .finish()
     }
 }

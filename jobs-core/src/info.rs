@@ -53,6 +53,9 @@ pub struct JobInfo {
     pub finished_at: Option<DateTime<Utc>>,
     /// The uniqueness key, for unique jobs.
     pub unique_key: Option<String>,
+    /// The last progress a run reported with `JobContext::set_progress`
+    /// (0.0 to 1.0), written at the worker's heartbeats.
+    pub progress: Option<f32>,
 }
 
 /// Which jobs [`Client::list`](crate::Client::list) returns.
@@ -150,6 +153,9 @@ pub struct QueueCounts {
     pub dead: u64,
     /// Cancelled jobs.
     pub cancelled: u64,
+    /// When the oldest `Available` job became due: how far behind the
+    /// queue's workers are is now minus this.
+    pub oldest_available_at: Option<DateTime<Utc>>,
 }
 
 impl QueueCounts {
@@ -195,6 +201,7 @@ impl QueueCounts {
 /// assert_eq!(counts["default"].available, 3);
 /// assert_eq!(counts["critical"].available, 0); // unknown queues count zero
 /// assert_eq!(counts.total(JobState::Available), 3);
+/// assert_eq!(counts["default"].oldest_available_at, None);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -209,6 +216,7 @@ static ZERO: QueueCounts = QueueCounts {
     completed: 0,
     dead: 0,
     cancelled: 0,
+    oldest_available_at: None,
 };
 
 impl Counts {
@@ -236,11 +244,22 @@ impl Counts {
 
     /// Adds `n` jobs of `state` on `queue` (for backends building a count).
     pub fn add(&mut self, queue: &str, state: JobState, n: u64) {
-        let counts = match self.queues.get_mut(queue) {
-            Some(counts) => counts,
-            None => self.queues.entry(queue.to_owned()).or_default(),
-        };
-        *counts.get_mut(state) += n;
+        *self.queue_mut(queue).get_mut(state) += n;
+    }
+
+    /// Records when the oldest available job of `queue` became due (for
+    /// backends building a count); the earliest of several calls wins.
+    pub fn note_oldest_available(&mut self, queue: &str, due: DateTime<Utc>) {
+        let counts = self.queue_mut(queue);
+        counts.oldest_available_at = Some(
+            counts
+                .oldest_available_at
+                .map_or(due, |known| known.min(due)),
+        );
+    }
+
+    fn queue_mut(&mut self, queue: &str) -> &mut QueueCounts {
+        self.queues.entry(queue.to_owned()).or_default()
     }
 }
 

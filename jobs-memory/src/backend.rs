@@ -215,6 +215,11 @@ impl Backend for MemoryBackend {
         Ok(self.with_store(|store, now| store.heartbeat(running, lease, now)))
     }
 
+    async fn job_progress_many(&self, progress: &[(JobId, u32, f32)]) -> Result<(), BoxError> {
+        self.with_store(|store, _now| store.progress(progress));
+        Ok(())
+    }
+
     fn job_wakeup(&self, queue: &str) -> Wakeup {
         self.shared.wake.subscribe(queue)
     }

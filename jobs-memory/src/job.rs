@@ -37,6 +37,7 @@ pub(crate) struct Job {
 struct Extra {
     unique_key: Option<Box<str>>,
     errors: Vec<AttemptError>,
+    progress: Option<f32>,
 }
 
 /// The fields of a new job, before it is placed in a state.
@@ -66,7 +67,7 @@ impl Job {
             extra: seed.unique_key.map(|key| {
                 Box::new(Extra {
                     unique_key: Some(key),
-                    errors: Vec::new(),
+                    ..Extra::default()
                 })
             }),
             attempt: 0,
@@ -104,6 +105,20 @@ impl Job {
     /// Every failed attempt, oldest first.
     pub(crate) fn errors(&self) -> &[AttemptError] {
         self.extra.as_ref().map_or(&[], |extra| &extra.errors)
+    }
+
+    /// The progress the current or last run reported.
+    pub(crate) fn progress(&self) -> Option<f32> {
+        self.extra.as_ref()?.progress
+    }
+
+    /// Sets the reported progress; `None` clears it (a new attempt).
+    pub(crate) fn set_progress(&mut self, progress: Option<f32>) {
+        match (&mut self.extra, progress) {
+            (Some(extra), _) => extra.progress = progress,
+            (None, None) => {}
+            (extra @ None, Some(_)) => extra.get_or_insert_with(Box::default).progress = progress,
+        }
     }
 
     /// Appends a failed attempt to the history.

@@ -215,6 +215,21 @@ impl QueueIndex {
         self.waiting.pop_first().map(|(_, id)| id)
     }
 
+    /// When the oldest ready job became due. A scan, for `counts()`.
+    pub(crate) fn oldest_ready(&self) -> Option<DateTime<Utc>> {
+        self.ready
+            .iter()
+            .flat_map(|ready| {
+                ready
+                    .lane
+                    .iter()
+                    .filter(|key| key.2 > 0)
+                    .chain(&ready.others)
+            })
+            .map(|key| key.1)
+            .min()
+    }
+
     /// When the earliest waiting job becomes due.
     pub(crate) fn next_due(&self) -> Option<DateTime<Utc>> {
         self.waiting.first().map(|&(at, _)| at)

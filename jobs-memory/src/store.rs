@@ -248,6 +248,7 @@ impl Store {
             };
             job.state = JobState::Running;
             job.attempt = job.attempt.saturating_add(1);
+            job.set_progress(None);
             job.attempted_at = Some(now);
             job.set_until(Some(lease_until));
             decrement(&mut index.counts, JobState::Available);
@@ -302,6 +303,18 @@ impl Store {
             }
         }
         lost
+    }
+
+    /// Records reported progress of attempts still running.
+    pub(crate) fn progress(&mut self, reports: &[(JobId, u32, f32)]) {
+        for &(id, attempt, progress) in reports {
+            if let Some(job) = self
+                .running_slot(id.get(), attempt)
+                .and_then(|slot| self.jobs.at_mut(slot))
+            {
+                job.set_progress(Some(progress));
+            }
+        }
     }
 
     fn running_slot(&self, id: i64, attempt: u32) -> Option<Slot> {

@@ -27,6 +27,7 @@ pub(crate) struct JobView {
     pub(crate) attempted_at: Option<DateTime<Utc>>,
     pub(crate) finished_at: Option<DateTime<Utc>>,
     pub(crate) unique_key: Option<Box<str>>,
+    pub(crate) progress: Option<f32>,
 }
 
 impl JobView {
@@ -47,6 +48,7 @@ impl JobView {
             attempted_at: job.attempted_at,
             finished_at: job.finished_at(),
             unique_key: job.unique_key().map(Box::from),
+            progress: job.progress(),
         }
     }
 
@@ -70,6 +72,7 @@ impl JobView {
             attempted_at: self.attempted_at,
             finished_at: self.finished_at,
             unique_key: self.unique_key.map(String::from),
+            progress: self.progress,
         }
     }
 }
@@ -102,6 +105,7 @@ mod tests {
             attempted_at: Some(now),
             finished_at: None,
             unique_key: Some("img-7".into()),
+            progress: Some(0.5),
         }
     }
 

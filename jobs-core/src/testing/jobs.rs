@@ -75,6 +75,14 @@ pub async fn waits_for_cancel(probe: State<Probe>, ctx: JobContext) -> Result<()
     Err(JobError::failed("stopped on request"))
 }
 
+#[job(name = "conformance_reports_progress", retries = 0)]
+pub async fn reports_progress(probe: State<Probe>, ctx: JobContext) -> Result<(), JobError> {
+    ctx.set_progress(0.5);
+    probe.record(&ctx, "half way");
+    ctx.cancelled().await;
+    Err(JobError::failed("stopped on request"))
+}
+
 #[job(name = "conformance_ignores_cancel", retries = 0)]
 pub async fn ignores_cancel(probe: State<Probe>, ctx: JobContext) {
     probe.record(&ctx, "started");

@@ -81,6 +81,7 @@ macro_rules! conformance_suite {
             job_error_cancel_ends_cancelled,
             client_cancel_of_a_waiting_job_prevents_its_run,
             client_cancel_of_a_running_job_fires_its_cancellation,
+            progress_is_visible_while_running,
             timeout_is_a_failed_attempt,
             panic_is_a_failed_attempt_and_the_worker_lives,
             unique_jobs_are_stored_once_while_unfinished,

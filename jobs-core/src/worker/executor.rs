@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::backend::{Completion, FetchedJob, Outcome};
+use crate::context::Progress;
 use crate::registry::{Invocation, JobDefinition};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
@@ -34,7 +35,10 @@ pub(crate) async fn execute(
     interrupt: &CancellationToken,
 ) -> Completion {
     let token = CancellationToken::new();
-    shared.running.insert(job.id, job.attempt, token.clone());
+    let progress = Progress::new();
+    shared
+        .running
+        .insert(job.id, job.attempt, token.clone(), progress.clone());
     let span = tracing::info_span!(
         "job",
         job.id = job.id.get(),
@@ -43,7 +47,7 @@ pub(crate) async fn execute(
         job.attempt = job.attempt,
     );
     counters.started.increment(1);
-    let end = run(shared, definition, &job, token, interrupt)
+    let end = run(shared, definition, &job, token, progress, interrupt)
         .instrument(span.clone())
         .await;
     shared.running.remove(job.id);
@@ -60,16 +64,18 @@ async fn run(
     definition: &'static JobDefinition,
     job: &FetchedJob,
     token: CancellationToken,
+    progress: Progress,
     interrupt: &CancellationToken,
 ) -> RunEnd {
     tracing::debug!("job started");
-    let context = JobContext::new(
+    let context = JobContext::with_progress(
         job.id,
         definition.name,
         &job.queue,
         job.attempt,
         job.max_attempts,
         token.clone(),
+        progress,
     );
     let invocation = Invocation {
         args: Arc::from(job.args.as_str()),

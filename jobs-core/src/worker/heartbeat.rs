@@ -1,6 +1,6 @@
-//! Renews the leases of running jobs, and stops runs the store no longer
-//! considers running (cancelled through the client, or rescued after this
-//! worker stalled past its lease).
+//! Renews the leases of running jobs, writes the progress they reported,
+//! and stops runs the store no longer considers running (cancelled through
+//! the client, or rescued after this worker stalled past its lease).
 
 use std::sync::Arc;
 
@@ -37,6 +37,12 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
             }
             Err(error) => {
                 tracing::warn!(%error, jobs = running.len(), "could not renew job leases")
+            }
+        }
+        let progress = shared.running.progress_changes();
+        if !progress.is_empty() {
+            if let Err(error) = shared.backend.job_progress_many(&progress).await {
+                tracing::debug!(%error, jobs = progress.len(), "could not record job progress");
             }
         }
     }

@@ -51,7 +51,12 @@ async fn record_queue_depths(shared: &WorkerShared) {
             return;
         }
     };
+    let now = chrono::Utc::now();
     for (queue, by_state) in counts.iter() {
+        let lag = by_state
+            .oldest_available_at
+            .map_or(0.0, |due| (now - due).as_seconds_f64().max(0.0));
+        metrics::gauge!(names::QUEUE_LAG, "queue" => queue.to_owned()).set(lag);
         for state in JobState::ALL
             .into_iter()
             .filter(|state| !state.is_finished())

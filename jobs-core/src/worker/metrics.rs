@@ -23,6 +23,9 @@ pub mod names {
     /// Jobs per queue and state (gauge, labels `queue`, `state`), sampled by
     /// the leader.
     pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
+    /// Seconds since the oldest available job of a queue became due (gauge,
+    /// label `queue`; 0 when none waits), sampled by the leader.
+    pub const QUEUE_LAG: &str = "jobs_queue_lag_seconds";
 }
 
 #[derive(Clone)]

@@ -1,22 +1,47 @@
 //! The attempts this worker is running now.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::JobId;
+use crate::context::Progress;
 
-/// Running attempts and their cancellation tokens: heartbeats renew their
-/// leases, shutdown and client cancellation fire their tokens.
+/// One running attempt.
+#[derive(Debug)]
+struct Run {
+    attempt: u32,
+    cancellation: CancellationToken,
+    progress: Progress,
+    /// The progress last written to the store.
+    reported: Option<f32>,
+}
+
+/// Running attempts: heartbeats renew their leases and write their progress;
+/// client cancellation fires their tokens.
 #[derive(Debug, Default)]
 pub(crate) struct RunningJobs {
-    jobs: Mutex<HashMap<JobId, (u32, CancellationToken)>>,
+    runs: Mutex<HashMap<JobId, Run>>,
 }
 
 impl RunningJobs {
-    pub(crate) fn insert(&self, id: JobId, attempt: u32, token: CancellationToken) {
-        self.lock().insert(id, (attempt, token));
+    pub(crate) fn insert(
+        &self,
+        id: JobId,
+        attempt: u32,
+        cancellation: CancellationToken,
+        progress: Progress,
+    ) {
+        self.lock().insert(
+            id,
+            Run {
+                attempt,
+                cancellation,
+                progress,
+                reported: None,
+            },
+        );
     }
 
     pub(crate) fn remove(&self, id: JobId) {
@@ -27,14 +52,29 @@ impl RunningJobs {
     pub(crate) fn snapshot(&self) -> Vec<(JobId, u32)> {
         self.lock()
             .iter()
-            .map(|(id, (attempt, _))| (*id, *attempt))
+            .map(|(id, run)| (*id, run.attempt))
             .collect()
+    }
+
+    /// The progress reported since the last call, taken as written.
+    pub(crate) fn progress_changes(&self) -> Vec<(JobId, u32, f32)> {
+        let mut changes = Vec::new();
+        for (id, run) in self.lock().iter_mut() {
+            let current = run.progress.get();
+            if current != run.reported {
+                if let Some(progress) = current {
+                    changes.push((*id, run.attempt, progress));
+                }
+                run.reported = current;
+            }
+        }
+        changes
     }
 
     /// Fires one run's cancellation.
     pub(crate) fn cancel(&self, id: JobId) {
-        if let Some((_, token)) = self.lock().get(&id) {
-            token.cancel();
+        if let Some(run) = self.lock().get(&id) {
+            run.cancellation.cancel();
         }
     }
 
@@ -42,7 +82,7 @@ impl RunningJobs {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, (u32, CancellationToken)>> {
-        self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, HashMap<JobId, Run>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

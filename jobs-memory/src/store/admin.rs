@@ -58,6 +58,9 @@ impl Store {
                     counts.add(name, state, n);
                 }
             }
+            if let Some(oldest) = index.oldest_ready() {
+                counts.note_oldest_available(name, oldest);
+            }
         }
         counts
     }

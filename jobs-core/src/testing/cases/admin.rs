@@ -77,7 +77,7 @@ pub async fn list_filters_and_pages(env: Env) {
 }
 
 pub async fn counts_by_queue_and_state(env: Env) {
-    record::enqueue(&env.client, "a".into()).await.unwrap();
+    let first = record::enqueue(&env.client, "a".into()).await.unwrap();
     record::enqueue(&env.client, "b".into()).await.unwrap();
     record::with("c".into())
         .queue("other")
@@ -97,6 +97,15 @@ pub async fn counts_by_queue_and_state(env: Env) {
     assert_eq!(counts.get("other", JobState::Available), 1);
     assert_eq!(counts.get("missing", JobState::Available), 0);
     assert_eq!(counts.total(JobState::Available), 3);
+    let oldest = counts["default"]
+        .oldest_available_at
+        .expect("the oldest available job's due time");
+    let first = env.client.job(first).await.unwrap().unwrap();
+    assert_eq!(
+        oldest, first.scheduled_at,
+        "the first job enqueued is the oldest"
+    );
+    assert_eq!(counts["missing"].oldest_available_at, None);
 }
 
 pub async fn delete_removes_a_finished_job(env: Env) {

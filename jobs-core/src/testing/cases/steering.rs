@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::JobState;
 use crate::testing::cases::retries::runs_reach;
 use crate::testing::jobs::{
-    cancels_itself, fails_permanently, panics, record, snoozes_once, times_out, waits_for_cancel,
+    cancels_itself, fails_permanently, panics, record, reports_progress, snoozes_once, times_out,
+    waits_for_cancel,
 };
 use crate::testing::{Env, eventually, wait_for_state};
 
@@ -108,6 +109,32 @@ pub async fn client_cancel_of_a_running_job_fires_its_cancellation(env: Env) {
         JobState::Cancelled,
         "the late failure must not overwrite the cancel"
     );
+}
+
+pub async fn progress_is_visible_while_running(env: Env) {
+    let id = reports_progress::enqueue(&env.client).await.unwrap();
+    let worker = env
+        .worker(&[reports_progress::NAME])
+        .build()
+        .unwrap()
+        .start();
+    let client = env.client.clone();
+    // written at the next heartbeat (a third of the 900 ms lease)
+    eventually("progress 0.5 in the store", move || {
+        let client = client.clone();
+        async move {
+            client
+                .job(id)
+                .await
+                .unwrap()
+                .is_some_and(|job| job.progress == Some(0.5))
+        }
+    })
+    .await;
+    let running = env.client.job(id).await.unwrap().unwrap();
+    assert_eq!(running.state, JobState::Running);
+    assert!(env.client.cancel(id).await.unwrap());
+    worker.shutdown().await;
 }
 
 pub async fn timeout_is_a_failed_attempt(env: Env) {
