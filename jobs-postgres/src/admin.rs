@@ -1,6 +1,7 @@
 //! Reading and administering stored jobs: get, list, counts, retry, cancel,
 //! delete.
 
+use chrono::{DateTime, Utc};
 use jobs_core::{Counts, JobFilter, JobId, JobInfo, JobState};
 use sqlx::{PgPool, Row};
 
@@ -8,25 +9,35 @@ use crate::insert::UNFINISHED;
 use crate::schema::render;
 use crate::{Error, Result};
 
+/// The state a reader sees: a `scheduled` or `retryable` row whose time has
+/// come is `available` (claims take it as such; no writer has to move it).
+const SHOWN_STATE: &str = "(CASE WHEN state IN ('scheduled', 'retryable') AND scheduled_at <= now()
+    THEN 'available' ELSE state END)";
+
 /// A job row as the JSON `JobInfo` reads, built by the database so that
 /// every field keeps its exact stored value.
 const INFO: &str = "jsonb_build_object(
-    'id', id, 'kind', kind, 'queue', queue, 'args', args, 'state', state,
+    'id', id, 'kind', kind, 'queue', queue, 'args', args, 'state', {shown_state},
     'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority,
     'errors', errors, 'created_at', created_at, 'scheduled_at', scheduled_at,
-    'attempted_at', attempted_at, 'finished_at', finished_at, 'unique_key', unique_key)::text";
+    'attempted_at', attempted_at, 'finished_at', finished_at, 'unique_key', unique_key,
+    'progress', progress)::text";
 
 const GET: &str = "SELECT {info} FROM {schema}.jobs WHERE id = $1";
 
 const LIST: &str = "
 SELECT {info} FROM {schema}.jobs
-WHERE ($1::text IS NULL OR state = $1)
+WHERE ($1::text IS NULL OR {shown_state} = $1)
   AND ($2::text IS NULL OR queue = $2)
   AND ($3::text IS NULL OR kind = $3)
 ORDER BY id
 LIMIT $4 OFFSET $5";
 
-const COUNTS: &str = "SELECT queue, state, count(*) FROM {schema}.jobs GROUP BY queue, state";
+const COUNTS: &str = "
+SELECT queue, {shown_state} AS shown, count(*),
+       min(scheduled_at) FILTER (WHERE {shown_state} = 'available')
+FROM {schema}.jobs
+GROUP BY queue, shown";
 
 const RETRY: &str = "
 WITH retried AS (
@@ -36,6 +47,7 @@ WITH retried AS (
         finished_at = NULL,
         max_attempts = greatest(max_attempts, attempt + 1)
     WHERE id = $1 AND state IN ('dead', 'cancelled', 'retryable', 'scheduled')
+      AND {shown_state} <> 'available'
     RETURNING queue
 )
 SELECT pg_notify($2, queue)::text FROM retried";
@@ -66,6 +78,7 @@ impl AdminSql {
         let fill = |template: &str| {
             render(template, schema)
                 .replace("{info}", INFO)
+                .replace("{shown_state}", SHOWN_STATE)
                 .replace("{unfinished}", UNFINISHED)
         };
         Self {
@@ -119,10 +132,14 @@ pub(crate) async fn counts(pool: &PgPool, sql: &AdminSql) -> Result<Counts> {
         let queue: String = row.try_get(0).map_err(Error::db("read job counts"))?;
         let state: String = row.try_get(1).map_err(Error::db("read job counts"))?;
         let count: i64 = row.try_get(2).map_err(Error::db("read job counts"))?;
+        let oldest: Option<DateTime<Utc>> = row.try_get(3).map_err(Error::db("read job counts"))?;
         let state: JobState = state
             .parse()
             .map_err(|error| Error::decode("job state", error))?;
         counts.add(&queue, state, u64::try_from(count).unwrap_or(0));
+        if let Some(oldest) = oldest {
+            counts.note_oldest_available(&queue, oldest);
+        }
     }
     Ok(counts)
 }

@@ -341,6 +341,15 @@ impl Backend for PgBackend {
             .map_err(boxed)
     }
 
+    async fn job_progress_many(
+        &self,
+        progress: &[(JobId, u32, f32)],
+    ) -> std::result::Result<(), BoxError> {
+        complete::progress_many(&self.inner.pool, &self.inner.sql.complete, progress)
+            .await
+            .map_err(boxed)
+    }
+
     fn job_wakeup(&self, queue: &str) -> Wakeup {
         self.start_listener();
         self.inner.hub.subscribe(queue)

@@ -1,4 +1,5 @@
-//! Recording attempt outcomes in batches, and renewing leases.
+//! Recording attempt outcomes in batches, renewing leases, and recording
+//! the progress runs report.
 //!
 //! Both statements are fenced: they touch a row only while it is `running`
 //! at the attempt the worker reports, so a worker that stalled past its
@@ -45,11 +46,18 @@ renewed AS (
 )
 SELECT id FROM running WHERE id NOT IN (SELECT id FROM renewed)";
 
+const PROGRESS: &str = "
+UPDATE {schema}.jobs j
+SET progress = p.progress
+FROM unnest($1::bigint[], $2::integer[], $3::real[]) AS p(id, attempt, progress)
+WHERE j.id = p.id AND j.state = 'running' AND j.attempt = p.attempt";
+
 /// The rendered completion statements of one schema.
 #[derive(Debug)]
 pub(crate) struct CompleteSql {
     complete: String,
     heartbeat: String,
+    progress: String,
 }
 
 impl CompleteSql {
@@ -57,6 +65,7 @@ impl CompleteSql {
         Self {
             complete: render(COMPLETE, schema),
             heartbeat: render(HEARTBEAT, schema),
+            progress: render(PROGRESS, schema),
         }
     }
 }
@@ -172,4 +181,34 @@ pub(crate) async fn heartbeat(
             running.len()
         )))?;
     Ok(gone.into_iter().map(JobId::new).collect())
+}
+
+/// Records the progress runs reported, for attempts still running.
+pub(crate) async fn progress_many(
+    pool: &PgPool,
+    sql: &CompleteSql,
+    reports: &[(JobId, u32, f32)],
+) -> Result<()> {
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let mut reports = reports.to_vec();
+    reports.sort_unstable_by_key(|(id, _, _)| *id);
+    let ids: Vec<i64> = reports.iter().map(|(id, _, _)| id.get()).collect();
+    let attempts: Vec<i32> = reports
+        .iter()
+        .map(|(_, attempt, _)| i32::try_from(*attempt).unwrap_or(i32::MAX))
+        .collect();
+    let progress: Vec<f32> = reports.iter().map(|(_, _, p)| *p).collect();
+    sqlx::query(&sql.progress)
+        .bind(ids)
+        .bind(attempts)
+        .bind(progress)
+        .execute(pool)
+        .await
+        .map_err(Error::db(format!(
+            "record the progress of {} running jobs",
+            reports.len()
+        )))?;
+    Ok(())
 }

@@ -25,6 +25,7 @@ UPDATE {schema}.jobs j
 SET state = 'running',
     attempt = j.attempt + 1,
     attempted_at = now(),
+    progress = NULL,
     leased_until = now() + make_interval(secs => $4),
     worker_id = $5
 FROM due

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS {schema}.jobs (
     scheduled_at timestamptz NOT NULL DEFAULT now(),
     attempted_at timestamptz,
     finished_at  timestamptz,
+    -- the last progress its run reported (0 to 1), written at heartbeats
+    progress     real,
     -- while running: the lease the heartbeat renews, and who holds it
     leased_until timestamptz,
     worker_id    text

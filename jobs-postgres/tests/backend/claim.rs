@@ -131,7 +131,11 @@ async fn completions_are_fenced_by_attempt() {
     let report = backend.maintain().await.unwrap();
     assert_eq!(report.rescued, 1);
     let rescued = backend.job_get(id).await.unwrap().unwrap();
-    assert_eq!(rescued.state, JobState::Retryable);
+    assert_eq!(
+        rescued.state,
+        JobState::Available,
+        "retryable, and due at once"
+    );
     assert_eq!(rescued.errors.len(), 1);
     assert_eq!(rescued.errors[0].attempt, 1);
     assert!(
@@ -244,5 +248,43 @@ async fn every_outcome_lands_in_its_state() {
     );
     let retry = backend.job_get(ids[1]).await.unwrap().unwrap();
     assert!((retry.scheduled_at - later).num_milliseconds().abs() < 5);
+    drop_schema(&backend).await;
+}
+
+#[tokio::test]
+async fn waiting_jobs_read_as_available_once_due() {
+    let backend = fresh_backend().await;
+    let soon = Utc::now() + chrono::Duration::milliseconds(300);
+    let ids = insert(
+        &backend,
+        vec![
+            NewJob {
+                scheduled_at: Some(soon),
+                ..job("a")
+            },
+            job("a"),
+        ],
+    )
+    .await;
+    let counts = backend.job_counts().await.unwrap();
+    assert_eq!(counts.get("default", JobState::Scheduled), 1);
+    assert_eq!(counts.get("default", JobState::Available), 1);
+    let first = backend.job_get(ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        counts["default"].oldest_available_at,
+        Some(first.scheduled_at)
+    );
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(state_of(&backend, ids[0]).await, JobState::Available);
+    let counts = backend.job_counts().await.unwrap();
+    assert_eq!(counts.get("default", JobState::Available), 2);
+    assert_eq!(counts.get("default", JobState::Scheduled), 0);
+    let filter = jobs_core::JobFilter::new().state(JobState::Available);
+    assert_eq!(backend.job_list(&filter).await.unwrap().len(), 2);
+    assert!(
+        !backend.job_retry(ids[0]).await.unwrap(),
+        "already available: nothing to retry"
+    );
     drop_schema(&backend).await;
 }

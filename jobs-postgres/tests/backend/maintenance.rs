@@ -29,8 +29,8 @@ async fn rescue_retries_or_buries_jobs_whose_lease_expired() {
     assert!(spent.finished_at.is_some());
     assert!(spent.errors[0].message.starts_with("worker lost"));
     let retried = backend.job_get(ids[1]).await.unwrap().unwrap();
-    assert_eq!(retried.state, JobState::Retryable);
-    assert!(retried.scheduled_at <= Utc::now(), "due at once");
+    assert_eq!(retried.state, JobState::Available, "retryable, due at once");
+    assert!(retried.scheduled_at <= Utc::now());
     assert_eq!(
         state_of(&backend, ids[2]).await,
         JobState::Running,
