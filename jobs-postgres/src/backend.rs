@@ -140,9 +140,12 @@ impl PgBackendBuilder {
     }
 
     /// Connects a new pool to `url` (`postgres://user:pass@host/db`).
-    pub async fn connect(self, url: &str) -> Result<PgBackend> {
+    pub async fn connect(self, url: impl AsRef<str>) -> Result<PgBackend> {
         self.config.validate()?;
-        let options: PgConnectOptions = url.parse().map_err(Error::db("parse the database URL"))?;
+        let options: PgConnectOptions = url
+            .as_ref()
+            .parse()
+            .map_err(Error::db("parse the database URL"))?;
         let options = options.application_name("jobs-postgres");
         let pool = PgPoolOptions::new()
             .max_connections(self.config.max_connections)
@@ -175,7 +178,7 @@ impl PgBackendBuilder {
 
 impl PgBackend {
     /// Connects to `url` with the default settings (schema `"jobs"`).
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: impl AsRef<str>) -> Result<Self> {
         Self::builder().connect(url).await
     }
 

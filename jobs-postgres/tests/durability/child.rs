@@ -31,7 +31,7 @@ pub async fn run() {
         .schema(var("JOBS_SCHEMA"))
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(3))
-        .connect(&var("DATABASE_URL"))
+        .connect(var("DATABASE_URL"))
         .await
         .expect("worker process: connect");
     let log = RunLog::open(&PathBuf::from(var("JOBS_RUN_LOG"))).expect("open the run log");
