@@ -1,0 +1,119 @@
+//! The jobs the workloads run, and the shared states they record into.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use jobs_core::{State, job};
+
+/// The queue every workload runs on.
+pub(crate) const QUEUE: &str = "bench";
+
+/// Counts finished runs, so a drain knows when every job has run.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    runs: AtomicU64,
+}
+
+impl Tally {
+    pub(crate) fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    fn add(&self) {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Per-job instants on one monotonic clock, as nanoseconds since `base`
+/// (0: not yet).
+#[derive(Debug)]
+pub(crate) struct Stamps {
+    base: Instant,
+    /// Taken just before the enqueue call (or the job's due time).
+    pub(crate) sent: Vec<AtomicU64>,
+    /// Taken when the enqueue call returned.
+    pub(crate) stored: Vec<AtomicU64>,
+    /// Taken when the job's body started.
+    pub(crate) started: Vec<AtomicU64>,
+}
+
+impl Stamps {
+    pub(crate) fn new(jobs: usize) -> Self {
+        let zeros = || (0..jobs).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            base: Instant::now(),
+            sent: zeros(),
+            stored: zeros(),
+            started: zeros(),
+        }
+    }
+
+    /// Nanoseconds since `base`, never 0.
+    pub(crate) fn now(&self) -> u64 {
+        self.at(Instant::now())
+    }
+
+    pub(crate) fn at(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.base).as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    pub(crate) fn set(slots: &[AtomicU64], seq: u64, value: u64) {
+        if let Some(slot) = usize::try_from(seq).ok().and_then(|i| slots.get(i)) {
+            slot.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// How many jobs have started.
+    pub(crate) fn started_count(&self) -> usize {
+        self.started
+            .iter()
+            .filter(|slot| slot.load(Ordering::Relaxed) != 0)
+            .count()
+    }
+
+    /// `to - from` in microseconds for every job that has both stamps.
+    pub(crate) fn spans_us(from: &[AtomicU64], to: &[AtomicU64]) -> Vec<f64> {
+        from.iter()
+            .zip(to)
+            .filter_map(|(from, to)| {
+                let (from, to) = (from.load(Ordering::Relaxed), to.load(Ordering::Relaxed));
+                (from != 0 && to != 0).then(|| (to as f64 - from as f64) / 1_000.0)
+            })
+            .collect()
+    }
+}
+
+/// Does nothing.
+#[job(name = "bench_noop", queue = "bench", retries = 0)]
+pub(crate) async fn noop(tally: State<Arc<Tally>>) {
+    tally.add();
+}
+
+/// Waits one millisecond, as a job awaiting a quick network call does.
+///
+/// tokio's timer counts whole milliseconds, so `tokio::time::sleep` of 1 ms
+/// waits 1 to 2 ms; a blocking thread's sleep is exact to some tens of
+/// microseconds, which is what a socket's readiness would be.
+#[job(name = "bench_wait_1ms", queue = "bench", retries = 0)]
+pub(crate) async fn wait_1ms(tally: State<Arc<Tally>>) {
+    let waited = tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1))).await;
+    if waited.is_ok() {
+        tally.add();
+    }
+}
+
+/// Records when it started.
+#[job(name = "bench_probe", queue = "bench", retries = 0)]
+pub(crate) async fn probe(stamps: State<Arc<Stamps>>, seq: u64) {
+    Stamps::set(&stamps.started, seq, stamps.now());
+}
+
+/// Carries a 32-byte argument.
+#[job(name = "bench_payload", queue = "bench", retries = 0)]
+pub(crate) async fn payload(tally: State<Arc<Tally>>, data: String) {
+    let _ = data;
+    tally.add();
+}

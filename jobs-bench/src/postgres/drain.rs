@@ -1,0 +1,175 @@
+//! Draining a loaded queue: no-op jobs at several concurrencies (with
+//! their cost per job), and 1 ms jobs at concurrency 4.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jobs_core::{Client, Worker};
+use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx;
+use serde_json::json;
+
+use super::cost::{Cost, Counters};
+use super::{Pg, Result, load};
+use crate::jobs::{QUEUE, Tally, noop, wait_1ms};
+use crate::report::{Report, Target};
+use crate::workloads::Sizes;
+
+/// One drain's result.
+struct Drained {
+    jobs_per_s: f64,
+    cost: Cost,
+}
+
+/// No-op jobs at each concurrency: the `pg-drain` report and the
+/// `pg-cost` report.
+pub(crate) async fn drain(pg: &Pg, sizes: &Sizes) -> Result<(Report, Report)> {
+    let jobs = sizes.pg_drain_jobs;
+    let mut runs = Vec::new();
+    for &concurrency in sizes.pg_drain_concurrency {
+        eprintln!("   pg-drain: {jobs} jobs at concurrency {concurrency}");
+        runs.push((concurrency, drain_once(pg, jobs, concurrency, false).await?));
+    }
+    let best = runs
+        .iter()
+        .map(|(_, run)| run.jobs_per_s)
+        .fold(0.0, f64::max);
+    let mut report = Report::new("pg-drain", "postgres")
+        .setup("jobs", jobs)
+        .setup("concurrency", sizes.pg_drain_concurrency.to_vec());
+    for (concurrency, run) in &runs {
+        report.figure(
+            format!("concurrency {concurrency}"),
+            run.jobs_per_s,
+            "jobs/s",
+            None,
+        );
+    }
+    report.figure("best", best, "jobs/s", Some(Target::AtLeast(60_000.0)));
+
+    let mut cost = Report::new("pg-cost", "postgres")
+        .setup("jobs", jobs)
+        .setup("measured_in", "pg-drain");
+    for (concurrency, run) in &runs {
+        let c = &run.cost;
+        cost.figure(
+            format!("commits, c={concurrency}"),
+            c.commits_per_job,
+            "per job",
+            None,
+        );
+        cost.figure(
+            format!("WAL, c={concurrency}"),
+            c.wal_bytes_per_job,
+            "bytes/job",
+            None,
+        );
+        if let Some(statements) = c.statements_per_job {
+            cost.figure(
+                format!("statements, c={concurrency}"),
+                statements,
+                "per job",
+                None,
+            );
+        }
+        cost.figure(
+            format!("rows written, c={concurrency}"),
+            c.rows_written_per_job,
+            "per job",
+            None,
+        );
+        cost.details.insert(
+            format!("top_statements_c{concurrency}"),
+            json!(c.top_statements),
+        );
+    }
+    cost.setup.insert(
+        "statements_from".into(),
+        json!(if pg.statements {
+            "pg_stat_statements"
+        } else {
+            "not measured: pg_stat_statements is not loaded"
+        }),
+    );
+    Ok((report, cost))
+}
+
+/// 1 ms jobs at concurrency 4.
+pub(crate) async fn drain_1ms(pg: &Pg, sizes: &Sizes) -> Result<Report> {
+    let jobs = sizes.pg_drain_1ms_jobs;
+    let run = drain_once(pg, jobs, 4, true).await?;
+    let mut report = Report::new("pg-drain-1ms", "postgres")
+        .setup("jobs", jobs)
+        .setup("concurrency", 4)
+        .setup("job", "waits 1 ms on a blocking thread");
+    report.figure(
+        "drain",
+        run.jobs_per_s,
+        "jobs/s",
+        Some(Target::AtLeast(3_600.0)),
+    );
+    report.figure("of the ideal 4,000", run.jobs_per_s / 40.0, "%", None);
+    Ok(report)
+}
+
+async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Result<Drained> {
+    let schema = if slow {
+        "bench_drain_1ms"
+    } else {
+        "bench_drain"
+    };
+    let backend = pg.fresh(schema).await?;
+    let client = Client::new(backend.clone());
+    if slow {
+        load(&client, jobs, |_| wait_1ms::with()).await?;
+    } else {
+        load(&client, jobs, |_| noop::with()).await?;
+    }
+    // what autovacuum does soon after a load anyway: fresh statistics
+    pg.execute(&format!("VACUUM ANALYZE {schema}.jobs")).await?;
+    pg.execute("CHECKPOINT").await?;
+    let before = Counters::read(pg).await?;
+
+    let tally = Arc::new(Tally::default());
+    let kind = if slow { wait_1ms::NAME } else { noop::NAME };
+    let started = Instant::now();
+    let worker = Worker::builder(backend.clone())
+        .state(Arc::clone(&tally))
+        .queue(QUEUE, concurrency)
+        .only(&[kind])
+        .build()
+        .map_err(|e| e.to_string())?
+        .start();
+    while tally.runs() < jobs as u64 {
+        if started.elapsed() > Duration::from_secs(900) {
+            return Err(format!("only {} of {jobs} jobs ran", tally.runs()));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    while unfinished(&backend).await? {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    worker.shutdown().await;
+    let cost = before.cost_since(pg, jobs).await?;
+    backend.pool().close().await;
+    pg.drop_schema(schema).await?;
+    Ok(Drained {
+        jobs_per_s: jobs as f64 / elapsed.as_secs_f64(),
+        cost,
+    })
+}
+
+/// Whether any job is not yet finished (each half answered by a partial
+/// index).
+async fn unfinished(backend: &PgBackend) -> Result<bool> {
+    let schema = backend.schema();
+    sqlx::query_scalar(&format!(
+        "/* jobs-bench */ SELECT EXISTS (SELECT 1 FROM {schema}.jobs
+                  WHERE state IN ('available', 'scheduled', 'retryable'))
+              OR EXISTS (SELECT 1 FROM {schema}.jobs WHERE state = 'running')"
+    ))
+    .fetch_one(backend.pool())
+    .await
+    .map_err(|e| format!("look for unfinished jobs: {e}"))
+}

@@ -1,0 +1,114 @@
+//! The PostgreSQL workloads: each on a fresh schema of the server at
+//! `DATABASE_URL`, dropped afterwards, through a `PgBackend` with its
+//! default settings.
+
+mod bulk;
+mod cost;
+mod drain;
+mod latency;
+
+pub(crate) use self::bulk::bulk_enqueue;
+pub(crate) use self::drain::{drain, drain_1ms};
+pub(crate) use self::latency::{latency, scheduled};
+
+use jobs_core::{Client, JobBuilder};
+use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx::{self, PgPool};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// How many jobs one `enqueue_many` call stores while loading a queue.
+const LOAD_BATCH: usize = 5_000;
+
+/// The server the workloads use.
+pub(crate) struct Pg {
+    url: String,
+    /// For the program's own queries (counters, schema set-up).
+    admin: PgPool,
+    /// Whether `pg_stat_statements` is loaded, so statements can be counted.
+    statements: bool,
+}
+
+impl Pg {
+    pub(crate) async fn connect() -> Result<Self> {
+        let url = std::env::var("DATABASE_URL").map_err(|_| {
+            "DATABASE_URL is not set: run `scripts/bench`, which starts a throwaway \
+             PostgreSQL, or point DATABASE_URL at a server the benchmark may use"
+                .to_owned()
+        })?;
+        let admin = PgPool::connect(&url)
+            .await
+            .map_err(|e| format!("connect to DATABASE_URL: {e}"))?;
+        let statements = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&admin)
+            .await
+            .is_ok()
+            && sqlx::query("SELECT pg_stat_statements_reset()")
+                .execute(&admin)
+                .await
+                .is_ok();
+        Ok(Self {
+            url,
+            admin,
+            statements,
+        })
+    }
+
+    /// A backend with default settings on a new, migrated schema `name`.
+    async fn fresh(&self, name: &str) -> Result<PgBackend> {
+        self.drop_schema(name).await?;
+        let backend = PgBackend::builder()
+            .schema(name)
+            .connect(&self.url)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        backend
+            .migrate()
+            .await
+            .map_err(|e| format!("migrate schema `{name}`: {e}"))?;
+        Ok(backend)
+    }
+
+    async fn drop_schema(&self, name: &str) -> Result<()> {
+        self.execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+            .await
+    }
+
+    async fn execute(&self, sql: &str) -> Result<()> {
+        sqlx::query(sql)
+            .execute(&self.admin)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{sql}: {e}"))
+    }
+
+    /// The server's version and the settings the figures depend on.
+    pub(crate) async fn describe(&self) -> Result<String> {
+        let row: (String, String, String, String) = sqlx::query_as(
+            "SELECT current_setting('server_version'), current_setting('synchronous_commit'),
+                    current_setting('fsync'), current_setting('shared_buffers')",
+        )
+        .fetch_one(&self.admin)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "PostgreSQL {}, synchronous_commit {}, fsync {}, shared_buffers {}",
+            row.0, row.1, row.2, row.3
+        ))
+    }
+}
+
+/// Stores `jobs` jobs made by `make` with `enqueue_many` in batches.
+async fn load(client: &Client, jobs: usize, make: impl Fn(usize) -> JobBuilder) -> Result<()> {
+    let mut next = 0;
+    while next < jobs {
+        let end = (next + LOAD_BATCH).min(jobs);
+        let batch: Vec<_> = (next..end).map(&make).collect();
+        client
+            .enqueue_many(batch)
+            .await
+            .map_err(|e| format!("load jobs: {e}"))?;
+        next = end;
+    }
+    Ok(())
+}
