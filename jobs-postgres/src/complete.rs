@@ -6,6 +6,12 @@
 //! lease (and whose job was rescued and claimed again) cannot overwrite the
 //! newer attempt. Ids are sorted so concurrent batches lock rows in the same
 //! order and cannot deadlock.
+//!
+//! Each statement joins the rows to an `unnest` of arrays. A prepared
+//! statement's generic plan guesses ten elements for that and walks every
+//! running row once per element (a batch of a thousand over a thousand
+//! running rows took 375 ms); so these statements are sent unprepared and
+//! planned for their actual arrays, which makes the join a hash join (7 ms).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -129,6 +135,7 @@ pub(crate) async fn complete_many(
         _ => format!("record the outcomes of {} jobs", completions.len()),
     };
     let applied = sqlx::query(&sql.complete)
+        .persistent(false)
         .bind(ids)
         .bind(attempts)
         .bind(states)
@@ -171,6 +178,7 @@ pub(crate) async fn heartbeat(
         .map(|(_, attempt)| i32::try_from(*attempt).unwrap_or(i32::MAX))
         .collect();
     let gone: Vec<i64> = sqlx::query_scalar(&sql.heartbeat)
+        .persistent(false)
         .bind(ids)
         .bind(attempts)
         .bind(lease.as_secs_f64())
@@ -201,6 +209,7 @@ pub(crate) async fn progress_many(
         .collect();
     let progress: Vec<f32> = reports.iter().map(|(_, _, p)| *p).collect();
     sqlx::query(&sql.progress)
+        .persistent(false)
         .bind(ids)
         .bind(attempts)
         .bind(progress)
