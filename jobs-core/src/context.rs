@@ -1,5 +1,6 @@
 //! What the worker injects into a job: shared state and the run's context.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -95,37 +96,18 @@ struct ContextInner {
     id: JobId,
     attempt: u32,
     max_attempts: u32,
-    kind: String,
-    queue: String,
+    // borrowed from the job's definition, shared with the queue: a run
+    // allocates no copies of its names
+    kind: Cow<'static, str>,
+    queue: Arc<str>,
     cancellation: CancellationToken,
-    progress: Progress,
+    /// The latest progress as `f32` bits, [`NO_PROGRESS`] if none; the
+    /// worker's heartbeat reads it through its own clone of the context.
+    progress: AtomicU32,
 }
-
-/// A run's latest progress, shared between the job and the worker's
-/// heartbeat (which writes it to the store when it changed).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Progress(Arc<AtomicU32>);
 
 /// `f32` NaN bits that no clamped progress can take: no progress yet.
 const NO_PROGRESS: u32 = u32::MAX;
-
-impl Progress {
-    pub(crate) fn new() -> Self {
-        Self(Arc::new(AtomicU32::new(NO_PROGRESS)))
-    }
-
-    fn set(&self, fraction: f32) {
-        if !fraction.is_nan() {
-            self.0
-                .store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
-        }
-    }
-
-    pub(crate) fn get(&self) -> Option<f32> {
-        let bits = self.0.load(Ordering::Relaxed);
-        (bits != NO_PROGRESS).then(|| f32::from_bits(bits))
-    }
-}
 
 impl JobContext {
     /// A context for the given run (used by the worker).
@@ -137,35 +119,33 @@ impl JobContext {
         max_attempts: u32,
         cancellation: CancellationToken,
     ) -> Self {
-        Self::with_progress(
+        Self::with_names(
             id,
-            kind,
-            queue,
+            Cow::Owned(kind.to_owned()),
+            Arc::from(queue),
             attempt,
             max_attempts,
             cancellation,
-            Progress::new(),
         )
     }
 
-    pub(crate) fn with_progress(
+    pub(crate) fn with_names(
         id: JobId,
-        kind: &str,
-        queue: &str,
+        kind: Cow<'static, str>,
+        queue: Arc<str>,
         attempt: u32,
         max_attempts: u32,
         cancellation: CancellationToken,
-        progress: Progress,
     ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
                 id,
                 attempt,
                 max_attempts,
-                kind: kind.to_owned(),
-                queue: queue.to_owned(),
+                kind,
+                queue,
                 cancellation,
-                progress,
+                progress: AtomicU32::new(NO_PROGRESS),
             }),
         }
     }
@@ -236,12 +216,17 @@ impl JobContext {
     /// assert_eq!(ctx.progress(), Some(1.0));
     /// ```
     pub fn set_progress(&self, fraction: f32) {
-        self.inner.progress.set(fraction);
+        if !fraction.is_nan() {
+            self.inner
+                .progress
+                .store(fraction.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+        }
     }
 
     /// The progress this run reported last.
     pub fn progress(&self) -> Option<f32> {
-        self.inner.progress.get()
+        let bits = self.inner.progress.load(Ordering::Relaxed);
+        (bits != NO_PROGRESS).then(|| f32::from_bits(bits))
     }
 
     /// The token behind [`cancelled`](JobContext::cancelled), to hand to

@@ -137,6 +137,16 @@ impl WorkerBuilder {
         self
     }
 
+    /// How far ahead each queue claims jobs beyond its free slots: as many
+    /// as its slots start within this time, at the run time seen so far, up
+    /// to the fetch batch (default 100 ms). Claimed jobs are `Running` in
+    /// the store and leased to this worker until they run; shutdown gives
+    /// unstarted ones back. Zero claims only into free slots.
+    pub fn prefetch_horizon(mut self, horizon: Duration) -> Self {
+        self.config.prefetch_horizon = horizon;
+        self
+    }
+
     /// A tick older than this when the scheduler sees it counts as missed
     /// and follows the schedule's `misfire` policy (default 60 s).
     pub fn misfire_threshold(mut self, threshold: Duration) -> Self {

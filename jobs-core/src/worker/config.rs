@@ -17,6 +17,11 @@ pub const DEFAULT_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_SCHEDULER_INTERVAL: Duration = Duration::from_secs(5);
 /// The most jobs one fetch claims.
 pub const DEFAULT_FETCH_BATCH: usize = 1_000;
+/// How far ahead a queue claims jobs beyond its free slots: as many as its
+/// slots start within this time, at the run time seen so far (at most
+/// [`DEFAULT_FETCH_BATCH`]). Short jobs are then claimed in large batches;
+/// jobs longer than this are claimed only into free slots.
+pub const DEFAULT_PREFETCH_HORIZON: Duration = Duration::from_millis(100);
 /// The most completions written in one batch.
 pub const DEFAULT_COMPLETION_BATCH: usize = 1_000;
 /// How long completions may wait to be batched.
@@ -44,6 +49,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) maintenance_interval: Duration,
     pub(crate) scheduler_interval: Duration,
     pub(crate) fetch_batch: usize,
+    pub(crate) prefetch_horizon: Duration,
     pub(crate) completion_batch: usize,
     pub(crate) completion_flush: Duration,
     pub(crate) misfire_threshold: chrono::Duration,
@@ -61,6 +67,7 @@ impl Default for WorkerConfig {
             maintenance_interval: DEFAULT_MAINTENANCE_INTERVAL,
             scheduler_interval: DEFAULT_SCHEDULER_INTERVAL,
             fetch_batch: DEFAULT_FETCH_BATCH,
+            prefetch_horizon: DEFAULT_PREFETCH_HORIZON,
             completion_batch: DEFAULT_COMPLETION_BATCH,
             completion_flush: DEFAULT_COMPLETION_FLUSH,
             misfire_threshold: crate::cron::DEFAULT_MISFIRE_THRESHOLD,

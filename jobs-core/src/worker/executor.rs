@@ -1,20 +1,29 @@
-//! Runs one claimed job and turns how it ended into a [`Completion`].
+//! The slots of a queue: `concurrency` long-lived tasks, each taking the
+//! next claimed job from the queue's buffer, running it, and handing how it
+//! ended to the completer. Long-lived slots instead of a task per job keep
+//! the per-job cost to the run itself: no task to spawn, schedule and free.
+//!
+//! Each run is isolated as a task would be: a panic is caught and becomes a
+//! failed attempt, a timeout cancels the run, and at shutdown past the
+//! timeout the run is interrupted and its job given back.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::FutureExt;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::backend::{Completion, FetchedJob, Outcome};
-use crate::context::Progress;
 use crate::registry::{Invocation, JobDefinition};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
+use crate::worker::queue::LocalQueue;
 use crate::{AttemptError, JobContext, JobError, JobErrorKind};
 
 /// How a run ended, before it is turned into an outcome.
@@ -26,31 +35,66 @@ enum RunEnd {
     Interrupted,
 }
 
+/// One slot of `queue`: runs buffered jobs one after another until the
+/// queue closes.
+pub(crate) async fn run_slot(
+    shared: Arc<WorkerShared>,
+    queue: Arc<LocalQueue>,
+    slot: usize,
+    completions: mpsc::UnboundedSender<Completion>,
+    interrupt: CancellationToken,
+) {
+    while let Some(job) = queue.take().await {
+        let Some((definition, counters)) = queue.kind(&job.kind) else {
+            // the producer only buffers known kinds
+            let _ = completions.send(Completion {
+                id: job.id,
+                attempt: job.attempt,
+                outcome: Outcome::Release,
+            });
+            queue.slot_freed();
+            continue;
+        };
+        let started = Instant::now();
+        let completion =
+            execute(&shared, &queue, slot, definition, job, counters, &interrupt).await;
+        // the completer outlives every slot, so a send cannot fail
+        let _ = completions.send(completion);
+        queue.end_run(slot, started.elapsed());
+    }
+}
+
 /// Runs `job` to its end and returns the completion to record.
-pub(crate) async fn execute(
+async fn execute(
     shared: &WorkerShared,
+    queue: &LocalQueue,
+    slot: usize,
     definition: &'static JobDefinition,
     job: FetchedJob,
     counters: &JobCounters,
     interrupt: &CancellationToken,
 ) -> Completion {
     let token = CancellationToken::new();
-    let progress = Progress::new();
-    shared
-        .running
-        .insert(job.id, job.attempt, token.clone(), progress.clone());
+    let context = JobContext::with_names(
+        job.id,
+        Cow::Borrowed(definition.name),
+        Arc::clone(&queue.name),
+        job.attempt,
+        job.max_attempts,
+        token.clone(),
+    );
+    queue.start_run(slot, &context);
     let span = tracing::info_span!(
         "job",
         job.id = job.id.get(),
         job.kind = definition.name,
-        job.queue = %job.queue,
+        job.queue = %queue.name,
         job.attempt = job.attempt,
     );
     counters.started.increment(1);
-    let end = run(shared, definition, &job, token, progress, interrupt)
+    let end = run(shared, definition, &job, context, token, interrupt)
         .instrument(span.clone())
         .await;
-    shared.running.remove(job.id);
     let outcome = span.in_scope(|| outcome_of(definition, &job, end, counters));
     Completion {
         id: job.id,
@@ -63,20 +107,11 @@ async fn run(
     shared: &WorkerShared,
     definition: &'static JobDefinition,
     job: &FetchedJob,
+    context: JobContext,
     token: CancellationToken,
-    progress: Progress,
     interrupt: &CancellationToken,
 ) -> RunEnd {
     tracing::debug!("job started");
-    let context = JobContext::with_progress(
-        job.id,
-        definition.name,
-        &job.queue,
-        job.attempt,
-        job.max_attempts,
-        token.clone(),
-        progress,
-    );
     let invocation = Invocation {
         args: Arc::from(job.args.as_str()),
         states: Arc::clone(&shared.states),

@@ -1,6 +1,7 @@
-//! Renews the leases of running jobs, writes the progress they reported,
-//! and stops runs the store no longer considers running (cancelled through
-//! the client, or rescued after this worker stalled past its lease).
+//! Renews the leases of claimed jobs (running or buffered), writes the
+//! progress runs reported, and stops runs the store no longer considers
+//! running (cancelled through the client, or rescued after this worker
+//! stalled past its lease).
 
 use std::sync::Arc;
 
@@ -17,7 +18,10 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             _ = interval.tick() => {}
         }
-        let running = shared.running.snapshot();
+        let mut running = Vec::new();
+        for queue in &shared.queues {
+            queue.leased(&mut running);
+        }
         if running.is_empty() {
             continue;
         }
@@ -32,14 +36,21 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
                         job.id = id.get(),
                         "job is no longer running in the store; cancelling its run"
                     );
-                    shared.running.cancel(id);
+                    for queue in &shared.queues {
+                        if queue.cancel(id) {
+                            break;
+                        }
+                    }
                 }
             }
             Err(error) => {
                 tracing::warn!(%error, jobs = running.len(), "could not renew job leases")
             }
         }
-        let progress = shared.running.progress_changes();
+        let mut progress = Vec::new();
+        for queue in &shared.queues {
+            queue.progress_changes(&mut progress);
+        }
         if !progress.is_empty() {
             if let Err(error) = shared.backend.job_progress_many(&progress).await {
                 tracing::debug!(%error, jobs = progress.len(), "could not record job progress");

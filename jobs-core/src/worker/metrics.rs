@@ -1,8 +1,8 @@
 //! Counters through the `metrics` facade, with handles made once per
-//! (queue, kind) so the hot path does not build label sets per job.
+//! (queue, kind) so the hot path does not build label sets per job (each
+//! queue keeps its kinds' handles; see `queue.rs`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use metrics::{Counter, counter};
 
@@ -38,7 +38,7 @@ pub(crate) struct JobCounters {
 }
 
 impl JobCounters {
-    fn new(queue: &Arc<str>, kind: &'static str) -> Self {
+    pub(crate) fn new(queue: &Arc<str>, kind: &'static str) -> Self {
         let make =
             |name: &'static str| counter!(name, "queue" => Arc::clone(queue), "kind" => kind);
         Self {
@@ -48,21 +48,5 @@ impl JobCounters {
             retried: make(names::RETRIED),
             dead: make(names::DEAD),
         }
-    }
-}
-
-/// Counter handles of one queue, by kind, made on first use.
-#[derive(Default)]
-pub(crate) struct QueueMetrics {
-    by_kind: Mutex<HashMap<&'static str, JobCounters>>,
-}
-
-impl QueueMetrics {
-    pub(crate) fn counters(&self, queue: &Arc<str>, kind: &'static str) -> JobCounters {
-        let mut by_kind = self.by_kind.lock().unwrap_or_else(PoisonError::into_inner);
-        by_kind
-            .entry(kind)
-            .or_insert_with(|| JobCounters::new(queue, kind))
-            .clone()
     }
 }

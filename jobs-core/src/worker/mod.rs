@@ -3,10 +3,10 @@
 //! the cron scheduler and backend maintenance.
 //!
 //! Inside, each concern is one task in its own file: a producer per queue
-//! claims batches of jobs into free slots, the executor runs one job, the
-//! completer writes outcomes in batches, the heartbeat renews leases, the
-//! leader task holds the leadership that the cron scheduler and the
-//! maintenance task need.
+//! claims batches of jobs into the queue's local buffer (`queue.rs`), the
+//! queue's slots (`executor.rs`) run them, the completer writes outcomes in
+//! batches, the heartbeat renews leases, the leader task holds the
+//! leadership that the cron scheduler and the maintenance task need.
 
 mod backoff;
 mod builder;
@@ -18,7 +18,7 @@ mod leader;
 mod maintenance;
 pub mod metrics;
 mod producer;
-mod running;
+mod queue;
 mod scheduler;
 pub mod states;
 
@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
 use self::producer::Producer;
+use self::queue::LocalQueue;
 use self::states::StateMap;
 use crate::Result;
 use crate::backend::Backend;
@@ -53,12 +54,19 @@ pub(crate) struct WorkerShared {
     pub(crate) id: String,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) states: Arc<StateMap>,
-    pub(crate) jobs: HashMap<&'static str, &'static JobDefinition>,
     pub(crate) kinds: Vec<&'static str>,
     pub(crate) schedules: Vec<&'static RecurringDefinition>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: WorkerConfig,
-    pub(crate) running: running::RunningJobs,
+    /// The served queues, in the order given.
+    pub(crate) queues: Vec<Arc<LocalQueue>>,
+}
+
+impl WorkerShared {
+    /// Jobs running in slots now.
+    fn running(&self) -> usize {
+        self.queues.iter().map(|queue| queue.busy()).sum()
+    }
 }
 
 impl Worker {
@@ -89,16 +97,27 @@ impl Worker {
             std::process::id(),
             fastrand::u32(..)
         );
+        let local_queues = queues
+            .iter()
+            .map(|(name, concurrency)| {
+                Arc::new(LocalQueue::new(
+                    name,
+                    *concurrency,
+                    &jobs,
+                    config.fetch_batch,
+                    config.prefetch_horizon,
+                ))
+            })
+            .collect();
         let inner = Arc::new(WorkerShared {
             id,
             backend,
             states: Arc::new(states),
-            jobs,
             kinds,
             schedules,
             clock,
             config,
-            running: running::RunningJobs::default(),
+            queues: local_queues,
         });
         Self { inner, queues }
     }
@@ -120,7 +139,7 @@ impl Worker {
     /// Outside a tokio runtime, like `tokio::spawn`.
     pub fn start(self) -> WorkerHandle {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(self.inner, self.queues, stop.clone()));
+        let task = tokio::spawn(run(self.inner, stop.clone()));
         WorkerHandle {
             stop,
             task: Some(task),
@@ -180,7 +199,7 @@ impl Drop for WorkerHandle {
     }
 }
 
-async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: CancellationToken) {
+async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     let (completions, completed) = mpsc::unbounded_channel();
     let completer = tokio::spawn(completer::run(
         Arc::clone(&shared.backend),
@@ -200,45 +219,51 @@ async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: Canc
     ));
     let maintenance = tokio::spawn(maintenance::run(Arc::clone(&shared), leads, stop.clone()));
 
-    let executors = TaskTracker::new();
+    let slots = TaskTracker::new();
     let interrupt = CancellationToken::new();
-    let producers: Vec<_> = queues
-        .into_iter()
-        .map(|(queue, concurrency)| {
-            let producer = Producer {
-                shared: Arc::clone(&shared),
-                queue: Arc::from(queue),
-                concurrency,
-                completions: completions.clone(),
-                executors: executors.clone(),
-                stop: stop.clone(),
-                interrupt: interrupt.clone(),
-            };
-            tokio::spawn(producer.run())
-        })
-        .collect();
+    let mut producers = Vec::with_capacity(shared.queues.len());
+    for queue in &shared.queues {
+        for slot in 0..queue.concurrency {
+            slots.spawn(executor::run_slot(
+                Arc::clone(&shared),
+                Arc::clone(queue),
+                slot,
+                completions.clone(),
+                interrupt.clone(),
+            ));
+        }
+        let producer = Producer {
+            shared: Arc::clone(&shared),
+            queue: Arc::clone(queue),
+            completions: completions.clone(),
+            stop: stop.clone(),
+        };
+        producers.push(tokio::spawn(producer.run()));
+    }
     drop(completions);
     tracing::info!(worker = %shared.id, kinds = shared.kinds.len(), "worker started");
 
     stop.cancelled().await;
-    tracing::info!(worker = %shared.id, running = shared.running.len(), "worker shutting down");
+    tracing::info!(worker = %shared.id, running = shared.running(), "worker shutting down");
     for task in producers.into_iter().chain([scheduler, maintenance]) {
         join_quietly(task).await;
     }
-    executors.close();
-    if tokio::time::timeout(shared.config.shutdown_timeout, executors.wait())
+    // The producers closed their queues and gave the buffered jobs back;
+    // each slot ends once its run does.
+    slots.close();
+    if tokio::time::timeout(shared.config.shutdown_timeout, slots.wait())
         .await
         .is_err()
     {
         tracing::warn!(
-            running = shared.running.len(),
+            running = shared.running(),
             timeout = ?shared.config.shutdown_timeout,
             "jobs still running after the shutdown timeout; cancelling them and returning them to their queues"
         );
         interrupt.cancel();
-        executors.wait().await;
+        slots.wait().await;
     }
-    // Every executor has sent its completion and dropped its sender, so the
+    // Every slot has sent its completion and dropped its sender, so the
     // completer ends once it has written them; if the backend stays away,
     // the jobs' leases run out and the rescuer returns them.
     if tokio::time::timeout(shared.config.shutdown_timeout, join_quietly(completer))
