@@ -34,11 +34,13 @@ RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.prio
           j.created_at, j.scheduled_at";
 
 // Only asked after a short batch: when the next waiting job becomes due.
+// Not only future ones: a job that came due between the claim's snapshot and
+// this one was not claimed, and must not wait for the poll interval; the
+// worker fetches again at once for a due time already past.
 const NEXT_DUE: &str = "
 SELECT min(scheduled_at) FROM {schema}.jobs
 WHERE state IN ('scheduled', 'retryable')
   AND queue = $1
-  AND scheduled_at > now()
   AND kind = ANY($2)";
 
 /// The rendered claim statements of one schema.
