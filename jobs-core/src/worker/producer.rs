@@ -20,6 +20,10 @@ use crate::worker::WorkerShared;
 use crate::worker::backoff::ErrorBackoff;
 use crate::worker::queue::{LocalQueue, Pace};
 
+/// The first pause before looking again at a job due already but not
+/// claimed; it doubles (up to the poll interval) while looking finds none.
+const MIN_OVERDUE_PAUSE: Duration = Duration::from_millis(1);
+
 /// What a producer needs besides the shared worker state.
 pub(crate) struct Producer {
     pub(crate) shared: Arc<WorkerShared>,
@@ -45,6 +49,8 @@ impl Producer {
         let mut wakeup = self.shared.backend.job_wakeup(&queue.name);
         let mut backoff = ErrorBackoff::default();
         let mut pace = Pace::default();
+        // how long to wait before looking again at a due time already past
+        let mut overdue = MIN_OVERDUE_PAUSE;
         loop {
             let limit = loop {
                 queue.update_pace(&mut pace);
@@ -94,12 +100,18 @@ impl Producer {
                 continue; // more may be waiting: fetch again once there is room
             }
             let idle = config.poll_interval;
-            let wait = match batch.next_due_at {
-                Some(due) => (due - Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(idle),
+            let until_due = batch.next_due_at.map(|due| (due - Utc::now()).to_std());
+            let wait = match until_due {
+                Some(Ok(until_due)) => until_due.min(idle),
+                // Due already, yet not claimed: it came due just after the
+                // claim looked, or another worker holds it. Look again soon,
+                // less soon each time that finds nothing.
+                Some(Err(_past)) => overdue,
                 None => idle,
+            };
+            overdue = match until_due {
+                Some(Err(_past)) if claimed == 0 => (overdue * 2).min(idle),
+                _ => MIN_OVERDUE_PAUSE,
             };
             tokio::select! {
                 () = self.stop.cancelled() => return,
