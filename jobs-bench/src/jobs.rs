@@ -13,6 +13,8 @@ pub(crate) const QUEUE: &str = "bench";
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     runs: AtomicU64,
+    /// How long the timed job bodies took, in total.
+    body_nanos: AtomicU64,
 }
 
 impl Tally {
@@ -20,8 +22,20 @@ impl Tally {
         self.runs.load(Ordering::Relaxed)
     }
 
+    /// The mean time a timed job body took.
+    pub(crate) fn mean_body(&self) -> Duration {
+        let runs = self.runs().max(1);
+        Duration::from_nanos(self.body_nanos.load(Ordering::Relaxed) / runs)
+    }
+
     fn add(&self) {
         self.runs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn add_timed(&self, took: Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.body_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.add();
     }
 }
 
@@ -94,15 +108,16 @@ pub(crate) async fn noop(tally: State<Arc<Tally>>) {
 
 /// Waits one millisecond, as a job awaiting a quick network call does.
 ///
-/// tokio's timer counts whole milliseconds, so `tokio::time::sleep` of 1 ms
-/// waits 1 to 2 ms; a blocking thread's sleep is exact to some tens of
-/// microseconds, which is what a socket's readiness would be.
+/// The wait is what a socket's readiness would be: a `timerfd` that fires
+/// after exactly 1 ms, awaited through tokio's reactor. (tokio's own timer
+/// counts whole milliseconds, so `tokio::time::sleep` of 1 ms waits 1 to
+/// 2 ms; a blocking thread's sleep adds two thread hand-offs.)
 #[job(name = "bench_wait_1ms", queue = "bench", retries = 0)]
-pub(crate) async fn wait_1ms(tally: State<Arc<Tally>>) {
-    let waited = tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1))).await;
-    if waited.is_ok() {
-        tally.add();
-    }
+pub(crate) async fn wait_1ms(tally: State<Arc<Tally>>) -> std::io::Result<()> {
+    let started = Instant::now();
+    precise_sleep(Duration::from_millis(1)).await?;
+    tally.add_timed(started.elapsed());
+    Ok(())
 }
 
 /// Records when it started.
@@ -116,4 +131,55 @@ pub(crate) async fn probe(stamps: State<Arc<Stamps>>, seq: u64) {
 pub(crate) async fn payload(tally: State<Arc<Tally>>, data: String) {
     let _ = data;
     tally.add();
+}
+
+/// Sleeps for `duration` on a `timerfd` (nanosecond precision), awaited
+/// like a socket.
+async fn precise_sleep(duration: Duration) -> std::io::Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    // SAFETY: timerfd_create takes no pointers; a non-negative result is a
+    // new file descriptor that nothing else owns.
+    let fd = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: duration.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(duration.subsec_nanos() as i32),
+        },
+    };
+    // SAFETY: `fd` is a timerfd; `spec` outlives the call; the old value
+    // is not asked for.
+    let set = unsafe {
+        libc::timerfd_settime(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            0,
+            &spec,
+            std::ptr::null_mut(),
+        )
+    };
+    if set < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the `OwnedFd` keeps its descriptor open and unchanged until
+    // the `AsyncFd` that owns it is dropped.
+    let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+        .map_err(std::io::Error::from)?;
+    let _ready = fd.readable().await?;
+    Ok(())
 }

@@ -18,6 +18,8 @@ use crate::workloads::Sizes;
 /// One drain's result.
 struct Drained {
     jobs_per_s: f64,
+    /// The mean time a job body took.
+    mean_body: Duration,
     cost: Cost,
 }
 
@@ -109,6 +111,14 @@ pub(crate) async fn drain_1ms(pg: &Pg, sizes: &Sizes) -> Result<Report> {
         Some(Target::AtLeast(3_600.0)),
     );
     report.figure("of the ideal 4,000", run.jobs_per_s / 40.0, "%", None);
+    let body_ms = run.mean_body.as_secs_f64() * 1e3;
+    report.figure("job body mean", body_ms, "ms", None);
+    report.figure(
+        "of the ideal at that body",
+        run.jobs_per_s / (4.0 / run.mean_body.as_secs_f64()) * 100.0,
+        "%",
+        None,
+    );
     Ok(report)
 }
 
@@ -156,6 +166,7 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
     pg.drop_schema(schema).await?;
     Ok(Drained {
         jobs_per_s: jobs as f64 / elapsed.as_secs_f64(),
+        mean_body: tally.mean_body(),
         cost,
     })
 }
