@@ -196,7 +196,7 @@ impl Store {
         let slot = self.jobs.insert(Job::new(
             JobSeed {
                 id,
-                args: job.args.into_boxed_str(),
+                args: exact_box(job.args),
                 created_at: now,
                 scheduled_at: job.scheduled_at.unwrap_or(now),
                 max_attempts: job.max_attempts,
@@ -502,6 +502,19 @@ fn apply(job: &mut Job, outcome: Outcome, now: DateTime<Utc>) {
             job.attempt = job.attempt.saturating_sub(1);
             job.set_until(None);
         }
+    }
+}
+
+/// The arguments in an allocation of their own size. Encoders leave spare
+/// capacity (serde_json starts at 128 bytes); shrinking in place would keep
+/// the spare tail as a hole between long-lived jobs that small allocations
+/// rarely fill (80 MB over a million queued jobs), whereas a copy frees the
+/// whole buffer for the next encode to reuse.
+fn exact_box(args: String) -> Box<str> {
+    if args.len() == args.capacity() {
+        args.into_boxed_str()
+    } else {
+        Box::from(args.as_str())
     }
 }
 
