@@ -2,9 +2,11 @@
 //! (`pg_stat_database`), WAL bytes (`pg_current_wal_lsn()`), statements
 //! (`pg_stat_statements`, when loaded).
 //!
-//! `pg_stat_database` is server-wide for this database and PostgreSQL 15
-//! publishes a session's counts up to a second after its transaction ends,
-//! so [`Counters::read`] first waits for the server to settle.
+//! `pg_stat_database` covers every session of this database, and PostgreSQL
+//! 15 publishes a busy session's counts up to ten seconds late, but at once
+//! when the session ends: so the work measured runs on a pool of its own,
+//! closed before the counters are read, and the program's own session
+//! forces its counts out first.
 
 use std::time::Duration;
 
@@ -13,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::{Pg, Result};
 
-/// How long sessions take to publish their counts.
-const SETTLE: Duration = Duration::from_millis(1_500);
+/// The longest wait for other sessions of the database to end.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// The counters at one moment.
 #[derive(Clone, Debug)]
@@ -40,7 +42,10 @@ impl Counters {
     /// Waits for the counts to settle, reads them, and starts counting
     /// statements afresh.
     pub(crate) async fn read(pg: &Pg) -> Result<Self> {
-        tokio::time::sleep(SETTLE).await;
+        settle(pg).await?;
+        // published when this session next goes idle, before the reading
+        pg.execute("/* jobs-bench */ SELECT pg_stat_force_next_flush()")
+            .await?;
         let (commits, rows_written, wal_lsn): (i64, i64, String) = sqlx::query_as(
             "/* jobs-bench */ SELECT xact_commit, tup_inserted + tup_updated + tup_deleted,
                     pg_current_wal_lsn()::text
@@ -85,6 +90,26 @@ impl Counters {
             statements_per_job: statements.as_ref().map(|(calls, _)| per_job(*calls as f64)),
             top_statements: statements.map(|(_, top)| top).unwrap_or_default(),
         })
+    }
+}
+
+/// Waits until no other session of this database is open (their counts
+/// are published when they end), or for [`SETTLE`] at most.
+async fn settle(pg: &Pg) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let (others,): (i64,) = sqlx::query_as(
+            "/* jobs-bench */ SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND backend_type = 'client backend'",
+        )
+        .fetch_one(&pg.admin)
+        .await
+        .map_err(|e| format!("read pg_stat_activity: {e}"))?;
+        if others == 0 || tokio::time::Instant::now() > deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

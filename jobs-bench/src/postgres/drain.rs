@@ -128,18 +128,22 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
     } else {
         "bench_drain"
     };
-    let backend = pg.fresh(schema).await?;
-    let client = Client::new(backend.clone());
+    // loaded through a pool of its own, closed so its counts are published
+    let loader = pg.fresh(schema).await?;
+    let client = Client::new(loader.clone());
     if slow {
         load(&client, jobs, |_| wait_1ms::with()).await?;
     } else {
         load(&client, jobs, |_| noop::with()).await?;
     }
+    loader.pool().close().await;
+    drop((client, loader));
     // what autovacuum does soon after a load anyway: fresh statistics
     pg.execute(&format!("VACUUM ANALYZE {schema}.jobs")).await?;
     pg.execute("CHECKPOINT").await?;
     let before = Counters::read(pg).await?;
 
+    let backend = pg.backend(schema).await?;
     let tally = Arc::new(Tally::default());
     let kind = if slow { wait_1ms::NAME } else { noop::NAME };
     let started = Instant::now();
@@ -161,8 +165,10 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
     }
     let elapsed = started.elapsed();
     worker.shutdown().await;
-    let cost = before.cost_since(pg, jobs).await?;
+    // ends every session of the measured work: the pool and the listener
     backend.pool().close().await;
+    drop(backend);
+    let cost = before.cost_since(pg, jobs).await?;
     pg.drop_schema(schema).await?;
     Ok(Drained {
         jobs_per_s: jobs as f64 / elapsed.as_secs_f64(),

@@ -13,6 +13,7 @@ pub(crate) use self::latency::{latency, scheduled};
 
 use jobs_core::{Client, JobBuilder};
 use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx::postgres::PgPoolOptions;
 use jobs_postgres::sqlx::{self, PgPool};
 
 type Result<T> = std::result::Result<T, String>;
@@ -36,7 +37,10 @@ impl Pg {
              PostgreSQL, or point DATABASE_URL at a server the benchmark may use"
                 .to_owned()
         })?;
-        let admin = PgPool::connect(&url)
+        // one session, so forcing its counts out covers all of them
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
             .await
             .map_err(|e| format!("connect to DATABASE_URL: {e}"))?;
         let statements = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -57,16 +61,21 @@ impl Pg {
     /// A backend with default settings on a new, migrated schema `name`.
     async fn fresh(&self, name: &str) -> Result<PgBackend> {
         self.drop_schema(name).await?;
-        let backend = PgBackend::builder()
-            .schema(name)
-            .connect(&self.url)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let backend = self.backend(name).await?;
         backend
             .migrate()
             .await
             .map_err(|e| format!("migrate schema `{name}`: {e}"))?;
         Ok(backend)
+    }
+
+    /// A backend with default settings (its own pool) on schema `name`.
+    async fn backend(&self, name: &str) -> Result<PgBackend> {
+        PgBackend::builder()
+            .schema(name)
+            .connect(&self.url)
+            .await
+            .map_err(|e| format!("connect: {e}"))
     }
 
     async fn drop_schema(&self, name: &str) -> Result<()> {
