@@ -32,14 +32,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::backoff::ErrorBackoff;
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
 use self::producer::Producer;
 use self::states::StateMap;
-use crate::Result;
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::registry::{JobDefinition, RecurringDefinition};
+use crate::{Error, Result};
 
 /// Runs jobs. Build one with [`Worker::builder`], then [`start`](Worker::start)
 /// it in the background or [`run_until`](Worker::run_until) a signal.
@@ -115,6 +116,10 @@ impl Worker {
 
     /// Starts the worker on the current tokio runtime and returns at once.
     ///
+    /// The worker runs nothing until the backend's check passes; while it
+    /// fails (a database that is down, a schema newer than this binary
+    /// knows) it logs the reason and tries again with a growing pause.
+    ///
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
@@ -128,8 +133,11 @@ impl Worker {
     }
 
     /// Runs until `signal` completes (for example `tokio::signal::ctrl_c()`),
-    /// then shuts down gracefully.
+    /// then shuts down gracefully. Fails at once, running nothing, when the
+    /// backend's check fails (for PostgreSQL: a schema newer than this
+    /// binary knows, or no schema at all).
     pub async fn run_until<F: Future>(self, signal: F) -> Result<()> {
+        self.inner.backend.check().await.map_err(Error::Backend)?;
         let handle = self.start();
         signal.await;
         handle.shutdown().await;
@@ -181,6 +189,9 @@ impl Drop for WorkerHandle {
 }
 
 async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: CancellationToken) {
+    if !backend_usable(&shared, &stop).await {
+        return;
+    }
     let (completions, completed) = mpsc::unbounded_channel();
     let completer = tokio::spawn(completer::run(
         Arc::clone(&shared.backend),
@@ -253,6 +264,24 @@ async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: Canc
     join_quietly(heartbeat).await;
     join_quietly(leader).await;
     tracing::info!(worker = %shared.id, "worker stopped");
+}
+
+/// Waits until the backend's check passes; `false` if stopped first.
+async fn backend_usable(shared: &WorkerShared, stop: &CancellationToken) -> bool {
+    let mut backoff = ErrorBackoff::default();
+    loop {
+        match shared.backend.check().await {
+            Ok(()) => return true,
+            Err(error) => {
+                let pause = backoff.failed();
+                tracing::error!(worker = %shared.id, %error, ?pause, "the worker cannot use its backend and runs nothing until it can");
+                tokio::select! {
+                    () = stop.cancelled() => return false,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
 }
 
 async fn join_quietly(task: JoinHandle<()>) {
