@@ -19,8 +19,6 @@ pub const DEFAULT_SCHEDULER_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_FETCH_BATCH: usize = 1_000;
 /// The most completions written in one batch.
 pub const DEFAULT_COMPLETION_BATCH: usize = 1_000;
-/// How long completions may wait to be batched.
-pub const DEFAULT_COMPLETION_FLUSH: Duration = Duration::from_millis(2);
 /// How long a job may take to wind down once its cancellation fired at
 /// shutdown, before it is dropped and returned to the queue.
 pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(1);
@@ -45,7 +43,6 @@ pub(crate) struct WorkerConfig {
     pub(crate) scheduler_interval: Duration,
     pub(crate) fetch_batch: usize,
     pub(crate) completion_batch: usize,
-    pub(crate) completion_flush: Duration,
     pub(crate) misfire_threshold: chrono::Duration,
 }
 
@@ -62,7 +59,6 @@ impl Default for WorkerConfig {
             scheduler_interval: DEFAULT_SCHEDULER_INTERVAL,
             fetch_batch: DEFAULT_FETCH_BATCH,
             completion_batch: DEFAULT_COMPLETION_BATCH,
-            completion_flush: DEFAULT_COMPLETION_FLUSH,
             misfire_threshold: crate::cron::DEFAULT_MISFIRE_THRESHOLD,
         }
     }
