@@ -252,10 +252,12 @@ async fn run(shared: Arc<WorkerShared>, queues: Vec<(String, usize)>, stop: Canc
     // Every executor has sent its completion and dropped its sender, so the
     // completer ends once it has written them; if the backend stays away,
     // the jobs' leases run out and the rescuer returns them.
-    if tokio::time::timeout(shared.config.shutdown_timeout, join_quietly(completer))
+    let mut completer = completer;
+    if tokio::time::timeout(shared.config.shutdown_timeout, &mut completer)
         .await
         .is_err()
     {
+        completer.abort();
         tracing::error!(
             "could not record every job outcome before shutting down; the rescuer will return those jobs"
         );
