@@ -200,6 +200,14 @@ pub trait Backend: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Vec<JobId>, BoxError>;
 
+    /// Checks that this binary can use the store: for a database, that its
+    /// schema exists and is not newer than this version knows. A worker
+    /// runs nothing until this passes, and `Worker::run_until` returns its
+    /// error instead of starting. The default accepts.
+    async fn check(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+
     /// Records the progress runs reported (`JobContext::set_progress`), each
     /// fenced by its attempt like a completion. Called by the heartbeat for
     /// runs whose progress changed. The default stores nothing.

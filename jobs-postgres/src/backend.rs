@@ -464,6 +464,10 @@ impl Backend for PgBackend {
             .map_err(boxed)
     }
 
+    async fn check(&self) -> std::result::Result<(), BoxError> {
+        self.ensure_schema().await
+    }
+
     async fn maintain(&self) -> std::result::Result<MaintenanceReport, BoxError> {
         self.ensure_schema().await?;
         maintenance::maintain(

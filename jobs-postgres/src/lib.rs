@@ -109,7 +109,9 @@ pub use crate::tx::EnqueueTx;
 pub use sqlx;
 
 /// `use jobs_postgres::prelude::*;` brings [`PgBackend`] and the
-/// [`EnqueueTx`] trait that gives job builders `enqueue_tx`.
+/// [`EnqueueTx`] trait that gives job builders `enqueue_tx`, on top of
+/// everything `jobs_core::prelude` brings (importing both is fine).
 pub mod prelude {
     pub use crate::{EnqueueTx, PgBackend};
+    pub use jobs_core::prelude::*;
 }

@@ -24,8 +24,6 @@ pub const DEFAULT_FETCH_BATCH: usize = 1_000;
 pub const DEFAULT_PREFETCH_HORIZON: Duration = Duration::from_millis(100);
 /// The most completions written in one batch.
 pub const DEFAULT_COMPLETION_BATCH: usize = 1_000;
-/// How long completions may wait to be batched.
-pub const DEFAULT_COMPLETION_FLUSH: Duration = Duration::from_millis(2);
 /// How long a job may take to wind down once its cancellation fired at
 /// shutdown, before it is dropped and returned to the queue.
 pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(1);
@@ -51,7 +49,6 @@ pub(crate) struct WorkerConfig {
     pub(crate) fetch_batch: usize,
     pub(crate) prefetch_horizon: Duration,
     pub(crate) completion_batch: usize,
-    pub(crate) completion_flush: Duration,
     pub(crate) misfire_threshold: chrono::Duration,
 }
 
@@ -69,7 +66,6 @@ impl Default for WorkerConfig {
             fetch_batch: DEFAULT_FETCH_BATCH,
             prefetch_horizon: DEFAULT_PREFETCH_HORIZON,
             completion_batch: DEFAULT_COMPLETION_BATCH,
-            completion_flush: DEFAULT_COMPLETION_FLUSH,
             misfire_threshold: crate::cron::DEFAULT_MISFIRE_THRESHOLD,
         }
     }

@@ -32,15 +32,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::backoff::ErrorBackoff;
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
 use self::producer::Producer;
 use self::queue::LocalQueue;
 use self::states::StateMap;
-use crate::Result;
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::registry::{JobDefinition, RecurringDefinition};
+use crate::{Error, Result};
 
 /// Runs jobs. Build one with [`Worker::builder`], then [`start`](Worker::start)
 /// it in the background or [`run_until`](Worker::run_until) a signal.
@@ -134,6 +135,10 @@ impl Worker {
 
     /// Starts the worker on the current tokio runtime and returns at once.
     ///
+    /// The worker runs nothing until the backend's check passes; while it
+    /// fails (a database that is down, a schema newer than this binary
+    /// knows) it logs the reason and tries again with a growing pause.
+    ///
     /// # Panics
     ///
     /// Outside a tokio runtime, like `tokio::spawn`.
@@ -147,8 +152,11 @@ impl Worker {
     }
 
     /// Runs until `signal` completes (for example `tokio::signal::ctrl_c()`),
-    /// then shuts down gracefully.
+    /// then shuts down gracefully. Fails at once, running nothing, when the
+    /// backend's check fails (for PostgreSQL: a schema newer than this
+    /// binary knows, or no schema at all).
     pub async fn run_until<F: Future>(self, signal: F) -> Result<()> {
+        self.inner.backend.check().await.map_err(Error::Backend)?;
         let handle = self.start();
         signal.await;
         handle.shutdown().await;
@@ -200,6 +208,9 @@ impl Drop for WorkerHandle {
 }
 
 async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
+    if !backend_usable(&shared, &stop).await {
+        return;
+    }
     let (completions, completed) = mpsc::unbounded_channel();
     let completer = tokio::spawn(completer::run(
         Arc::clone(&shared.backend),
@@ -266,10 +277,12 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     // Every slot has sent its completion and dropped its sender, so the
     // completer ends once it has written them; if the backend stays away,
     // the jobs' leases run out and the rescuer returns them.
-    if tokio::time::timeout(shared.config.shutdown_timeout, join_quietly(completer))
+    let mut completer = completer;
+    if tokio::time::timeout(shared.config.shutdown_timeout, &mut completer)
         .await
         .is_err()
     {
+        completer.abort();
         tracing::error!(
             "could not record every job outcome before shutting down; the rescuer will return those jobs"
         );
@@ -278,6 +291,24 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     join_quietly(heartbeat).await;
     join_quietly(leader).await;
     tracing::info!(worker = %shared.id, "worker stopped");
+}
+
+/// Waits until the backend's check passes; `false` if stopped first.
+async fn backend_usable(shared: &WorkerShared, stop: &CancellationToken) -> bool {
+    let mut backoff = ErrorBackoff::default();
+    loop {
+        match shared.backend.check().await {
+            Ok(()) => return true,
+            Err(error) => {
+                let pause = backoff.failed();
+                tracing::error!(worker = %shared.id, %error, ?pause, "the worker cannot use its backend and runs nothing until it can");
+                tokio::select! {
+                    () = stop.cancelled() => return false,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
 }
 
 async fn join_quietly(task: JoinHandle<()>) {

@@ -132,6 +132,19 @@ async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
         .await
         .expect_err("and to lead");
     assert!(error.to_string().contains("newer"), "{error}");
+    let refused = jobs_core::Worker::builder(older_binary.clone())
+        .only(&[])
+        .build()
+        .expect("the configuration is fine")
+        .run_until(std::future::pending::<()>())
+        .await
+        .expect_err("a worker refuses to start");
+    assert!(
+        refused
+            .to_string()
+            .contains("newer than the newest this binary knows"),
+        "{refused}"
+    );
     drop_schema(&backend).await;
 }
 
