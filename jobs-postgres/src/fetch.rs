@@ -1,8 +1,11 @@
 //! Claiming due jobs: one statement locks a batch with `FOR UPDATE SKIP
 //! LOCKED` (so concurrent workers never wait on each other or take the same
-//! row), marks it running under a lease and returns only what a run needs.
+//! row), marks it running under a lease and returns only what a run needs,
+//! plus one more row: when the queue's next waiting job becomes due, for a
+//! worker that found the queue drained. One round trip either way, and the
+//! due time is read in the claim's own snapshot, so no job can come due
+//! between the two unseen.
 
-use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::{FetchRequest, FetchedBatch, FetchedJob};
 use sqlx::{PgPool, Row};
@@ -20,41 +23,42 @@ WITH due AS (
     ORDER BY priority, scheduled_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE {schema}.jobs j
+    SET state = 'running',
+        attempt = j.attempt + 1,
+        attempted_at = now(),
+        progress = NULL,
+        leased_until = now() + make_interval(secs => $4),
+        worker_id = $5
+    FROM due
+    WHERE j.id = due.id
+    RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
+              j.created_at, j.scheduled_at
 )
-UPDATE {schema}.jobs j
-SET state = 'running',
-    attempt = j.attempt + 1,
-    attempted_at = now(),
-    progress = NULL,
-    leased_until = now() + make_interval(secs => $4),
-    worker_id = $5
-FROM due
-WHERE j.id = due.id
-RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.priority,
-          j.created_at, j.scheduled_at";
+SELECT id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at,
+       NULL::timestamptz AS next_due
+FROM claimed
+UNION ALL
+-- the waiting rows by due time (a due one that was not claimed is held by
+-- another worker, or came due after the claim's snapshot was taken)
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       (SELECT min(scheduled_at) FROM {schema}.jobs
+        WHERE state IN ('scheduled', 'retryable')
+          AND queue = $1
+          AND kind = ANY($2))";
 
-// Only asked after a short batch: when the next waiting job becomes due.
-// Not only future ones: a job that came due between the claim's snapshot and
-// this one was not claimed, and must not wait for the poll interval; the
-// worker fetches again at once for a due time already past.
-const NEXT_DUE: &str = "
-SELECT min(scheduled_at) FROM {schema}.jobs
-WHERE state IN ('scheduled', 'retryable')
-  AND queue = $1
-  AND kind = ANY($2)";
-
-/// The rendered claim statements of one schema.
+/// The rendered claim statement of one schema.
 #[derive(Debug)]
 pub(crate) struct FetchSql {
     claim: String,
-    next_due: String,
 }
 
 impl FetchSql {
     pub(crate) fn new(schema: &str) -> Self {
         Self {
             claim: render(CLAIM, schema),
-            next_due: render(NEXT_DUE, schema),
         }
     }
 }
@@ -80,38 +84,30 @@ pub(crate) async fn fetch(
         .await
         .map_err(Error::db(context()))?;
     let mut claimed = Vec::with_capacity(rows.len());
+    let mut next_due_at = None;
     for row in rows {
         let read = |error| Error::db(format!("read jobs claimed from `{}`", request.queue))(error);
-        let attempt: i32 = row.try_get(4).map_err(read)?;
-        let max_attempts: i32 = row.try_get(5).map_err(read)?;
-        let priority: i16 = row.try_get(6).map_err(read)?;
+        let Some(id) = row.try_get::<Option<i64>, _>(0).map_err(read)? else {
+            next_due_at = row.try_get(8).map_err(read)?;
+            continue;
+        };
+        let attempt: i32 = row.try_get(3).map_err(read)?;
+        let max_attempts: i32 = row.try_get(4).map_err(read)?;
+        let priority: i16 = row.try_get(5).map_err(read)?;
         let job = FetchedJob {
-            id: JobId::new(row.try_get(0).map_err(read)?),
+            id: JobId::new(id),
             kind: row.try_get(1).map_err(read)?,
-            queue: row.try_get(2).map_err(read)?,
-            args: row.try_get(3).map_err(read)?,
+            queue: request.queue.to_owned(),
+            args: row.try_get(2).map_err(read)?,
             attempt: u32::try_from(attempt).unwrap_or(0),
             max_attempts: u32::try_from(max_attempts).unwrap_or(0),
-            created_at: row.try_get(7).map_err(read)?,
-            scheduled_at: row.try_get(8).map_err(read)?,
+            created_at: row.try_get(6).map_err(read)?,
+            scheduled_at: row.try_get(7).map_err(read)?,
         };
         claimed.push((priority, job));
     }
     // RETURNING does not keep the claim order.
     claimed.sort_by(|(pa, a), (pb, b)| (pa, a.scheduled_at, a.id).cmp(&(pb, b.scheduled_at, b.id)));
     let jobs: Vec<FetchedJob> = claimed.into_iter().map(|(_, job)| job).collect();
-    let next_due_at = if jobs.len() < request.limit {
-        sqlx::query_scalar::<_, Option<DateTime<Utc>>>(&sql.next_due)
-            .bind(request.queue)
-            .bind(request.kinds)
-            .fetch_one(pool)
-            .await
-            .map_err(Error::db(format!(
-                "look up the next due job of queue `{}`",
-                request.queue
-            )))?
-    } else {
-        None
-    };
     Ok(FetchedBatch { jobs, next_due_at })
 }
