@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jobs_core::{Client, Worker};
-use jobs_postgres::PgBackend;
-use jobs_postgres::sqlx;
 use serde_json::json;
 
 use super::cost::{Cost, Counters};
@@ -119,6 +117,13 @@ pub(crate) async fn drain_1ms(pg: &Pg, sizes: &Sizes) -> Result<Report> {
         "%",
         None,
     );
+    report.figure("commits", run.cost.commits_per_job, "per job", None);
+    if let Some(statements) = run.cost.statements_per_job {
+        report.figure("statements", statements, "per job", None);
+    }
+    report
+        .details
+        .insert("top_statements".into(), json!(run.cost.top_statements));
     Ok(report)
 }
 
@@ -160,11 +165,10 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    while unfinished(&backend).await? {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let elapsed = started.elapsed();
+    // every job has run; shutting down returns once every outcome is
+    // recorded, which is when the queue is drained
     worker.shutdown().await;
+    let elapsed = started.elapsed();
     // ends every session of the measured work: the pool and the listener
     backend.pool().close().await;
     drop(backend);
@@ -175,18 +179,4 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
         mean_body: tally.mean_body(),
         cost,
     })
-}
-
-/// Whether any job is not yet finished (each half answered by a partial
-/// index).
-async fn unfinished(backend: &PgBackend) -> Result<bool> {
-    let schema = backend.schema();
-    sqlx::query_scalar(&format!(
-        "/* jobs-bench */ SELECT EXISTS (SELECT 1 FROM {schema}.jobs
-                  WHERE state IN ('available', 'scheduled', 'retryable'))
-              OR EXISTS (SELECT 1 FROM {schema}.jobs WHERE state = 'running')"
-    ))
-    .fetch_one(backend.pool())
-    .await
-    .map_err(|e| format!("look for unfinished jobs: {e}"))
 }
