@@ -214,9 +214,7 @@ async fn existing_ids(
         .iter()
         .map(|&i| jobs[i].unique_key.as_deref().unwrap_or_default())
         .collect();
-    // planned for the actual arrays, like the statements of `complete.rs`
     let rows = sqlx::query(&sql.existing)
-        .persistent(false)
         .bind(kinds)
         .bind(keys)
         .fetch_all(&mut *conn)
