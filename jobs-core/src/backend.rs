@@ -50,8 +50,9 @@ pub struct FetchRequest<'a> {
     /// The queue to take jobs from.
     pub queue: &'a str,
     /// Only these kinds: jobs of a kind the worker does not know stay
-    /// `Available` for a worker that does.
-    pub kinds: &'a [&'a str],
+    /// `Available` for a worker that does. The names of the linked job
+    /// definitions, so a backend can hand them back without copying.
+    pub kinds: &'a [&'static str],
     /// At most this many jobs.
     pub limit: usize,
     /// Who takes them, for leases and diagnostics.
@@ -60,15 +61,16 @@ pub struct FetchRequest<'a> {
     pub lease: Duration,
 }
 
-/// A job claimed by a worker: now `Running`, its attempt counted.
+/// A job claimed by a worker: now `Running`, its attempt counted. Of the
+/// queue the request named.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FetchedJob {
     /// The job's id.
     pub id: JobId,
-    /// The kind name.
-    pub kind: String,
-    /// The queue.
-    pub queue: String,
+    /// The kind name: the request's own `&'static str` (a worker claims a
+    /// thousand jobs at a time; copying each name would cost an allocation
+    /// per job).
+    pub kind: Cow<'static, str>,
     /// The arguments as JSON text.
     pub args: String,
     /// This attempt's number (counting from 1), the fencing token of its

@@ -15,6 +15,7 @@
 //!   the jobs that are not finished;
 //! - each unfinished unique job owns its `(kind, key)` entry in `unique`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -224,17 +225,20 @@ impl Store {
             return FetchedBatch::default();
         };
         self.promote(queue, now);
-        let kinds: Vec<NameId> = request
-            .kinds
-            .iter()
-            .filter_map(|kind| self.kinds.get(kind))
-            .collect();
+        // the request's names by kind number, handed back instead of copies
+        let mut names: Vec<Option<&'static str>> = vec![None; self.kinds.len()];
+        let mut kinds: Vec<NameId> = Vec::with_capacity(request.kinds.len());
+        for &name in request.kinds {
+            if let Some(kind) = self.kinds.get(name) {
+                names[kind as usize] = Some(name);
+                kinds.push(kind);
+            }
+        }
         let Some(index) = self.queues.get_mut(queue as usize) else {
             return FetchedBatch::default();
         };
         let ids = index.pop_ready(&kinds, request.limit);
         let lease_until = after(now, request.lease);
-        let queue_name = self.queue_names.name(queue);
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(job) = self
@@ -254,10 +258,13 @@ impl Store {
             decrement(&mut index.counts, JobState::Available);
             index.counts.running += 1;
             self.running.insert(id);
+            let kind = match names.get(job.kind as usize).copied().flatten() {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(String::from(&**self.kinds.name(job.kind))),
+            };
             jobs.push(FetchedJob {
                 id: JobId::new(id),
-                kind: String::from(&**self.kinds.name(job.kind)),
-                queue: String::from(&**queue_name),
+                kind,
                 args: String::from(&*job.args),
                 attempt: job.attempt,
                 max_attempts: job.max_attempts,

@@ -6,6 +6,8 @@
 //! due time is read in the claim's own snapshot, so no job can come due
 //! between the two unseen.
 
+use std::borrow::Cow;
+
 use jobs_core::JobId;
 use jobs_core::backend::{FetchRequest, FetchedBatch, FetchedJob};
 use sqlx::{PgPool, Row};
@@ -94,10 +96,14 @@ pub(crate) async fn fetch(
         let attempt: i32 = row.try_get(3).map_err(read)?;
         let max_attempts: i32 = row.try_get(4).map_err(read)?;
         let priority: i16 = row.try_get(5).map_err(read)?;
+        let kind: &str = row.try_get(1).map_err(read)?;
+        let kind = match request.kinds.iter().find(|&&known| known == kind) {
+            Some(&known) => Cow::Borrowed(known),
+            None => Cow::Owned(kind.to_owned()),
+        };
         let job = FetchedJob {
             id: JobId::new(id),
-            kind: row.try_get(1).map_err(read)?,
-            queue: request.queue.to_owned(),
+            kind,
             args: row.try_get(2).map_err(read)?,
             attempt: u32::try_from(attempt).unwrap_or(0),
             max_attempts: u32::try_from(max_attempts).unwrap_or(0),

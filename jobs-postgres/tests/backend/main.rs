@@ -41,7 +41,7 @@ fn job(kind: &'static str) -> NewJob {
     }
 }
 
-fn request<'a>(kinds: &'a [&'a str], limit: usize) -> FetchRequest<'a> {
+fn request<'a>(kinds: &'a [&'static str], limit: usize) -> FetchRequest<'a> {
     FetchRequest {
         queue: "default",
         kinds,

@@ -61,7 +61,7 @@ fn insert(store: &mut Store, jobs: Vec<NewJob>, now: DateTime<Utc>) -> Vec<JobId
 fn fetch_from(
     store: &mut Store,
     queue: &str,
-    kinds: &[&str],
+    kinds: &[&'static str],
     limit: usize,
     now: DateTime<Utc>,
 ) -> FetchedBatch {
