@@ -30,6 +30,7 @@ pub(crate) struct Args {
     /// Only these workloads (empty: every one).
     pub(crate) workloads: Vec<String>,
     pub(crate) help: bool,
+    pub(crate) list: bool,
     /// Run one measurement in this fresh process and print its result (how
     /// the memory workload measures resident memory without what earlier
     /// workloads left in the allocator).
@@ -59,6 +60,7 @@ impl Args {
             backends: Backends::All,
             workloads: Vec::new(),
             help: false,
+            list: false,
             child: None,
         };
         while let Some(arg) = args.next() {
@@ -78,13 +80,7 @@ impl Args {
                 "--quick" => parsed.quick = true,
                 "--json" => parsed.json = true,
                 "-h" | "--help" => parsed.help = true,
-                "--list" => {
-                    let names: Vec<String> = WORKLOADS
-                        .iter()
-                        .map(|w| format!("  {:<18} {}", w.name, w.about))
-                        .collect();
-                    return Err(format!("workloads:\n{}", names.join("\n")));
-                }
+                "--list" => parsed.list = true,
                 "--backend" => {
                     parsed.backends = match value("--backend")?.as_str() {
                         "memory" => Backends::Memory,
@@ -116,6 +112,15 @@ impl Args {
             }
         }
         Ok(parsed)
+    }
+
+    /// The workloads, one per line with what they measure.
+    pub(crate) fn listing() -> String {
+        let lines: Vec<String> = WORKLOADS
+            .iter()
+            .map(|w| format!("{:<16} {}", w.name, w.about))
+            .collect();
+        lines.join("\n")
     }
 
     /// Whether `name` (of `backend`) is to run.
