@@ -11,6 +11,7 @@
 
 mod args;
 mod jobs;
+mod load;
 mod memory;
 mod pacer;
 mod postgres;

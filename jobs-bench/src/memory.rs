@@ -7,6 +7,7 @@ use jobs_core::{Client, Worker};
 use jobs_memory::MemoryBackend;
 
 use crate::jobs::{QUEUE, Stamps, Tally, noop, payload, probe};
+use crate::load::load;
 use crate::pacer;
 use crate::report::{Report, Target};
 use crate::stats::Summary;
@@ -24,7 +25,7 @@ pub(crate) async fn drain(sizes: &Sizes) -> Result<Report> {
     let concurrency = sizes.mem_drain_concurrency;
     let backend = MemoryBackend::with_capacity(jobs);
     let client = Client::new(backend.clone());
-    load(&client, jobs, |_| noop::with()).await?;
+    load(&client, jobs, LOAD_BATCH, |_| noop::with()).await?;
     let tally = Tally::default();
     let tally = Arc::new(tally);
     let started = Instant::now();
@@ -127,31 +128,12 @@ pub(crate) async fn rss_child(jobs: usize) -> Result<()> {
     let backend = MemoryBackend::with_capacity(jobs);
     let client = Client::new(backend.clone());
     let data = "0123456789abcdef0123456789abcdef".to_owned();
-    load(&client, jobs, |_| payload::with(data.clone())).await?;
+    load(&client, jobs, LOAD_BATCH, |_| payload::with(data.clone())).await?;
     let after = resident_bytes()?;
     if backend.len() != jobs {
         return Err(format!("{} of {jobs} jobs queued", backend.len()));
     }
     println!("{}", after.saturating_sub(before));
-    Ok(())
-}
-
-/// Stores `jobs` jobs made by `make`, in batches.
-async fn load(
-    client: &Client,
-    jobs: usize,
-    make: impl Fn(usize) -> jobs_core::JobBuilder,
-) -> Result<()> {
-    let mut next = 0;
-    while next < jobs {
-        let end = (next + LOAD_BATCH).min(jobs);
-        let batch: Vec<_> = (next..end).map(&make).collect();
-        client
-            .enqueue_many(batch)
-            .await
-            .map_err(|e| format!("load jobs: {e}"))?;
-        next = end;
-    }
     Ok(())
 }
 

@@ -8,8 +8,9 @@ use jobs_core::{Client, Worker};
 use serde_json::json;
 
 use super::cost::{Cost, Counters};
-use super::{Pg, Result, load};
+use super::{LOAD_BATCH, Pg, Result};
 use crate::jobs::{QUEUE, Tally, noop, wait_1ms};
+use crate::load::load;
 use crate::report::{Report, Target};
 use crate::workloads::Sizes;
 
@@ -137,9 +138,9 @@ async fn drain_once(pg: &Pg, jobs: usize, concurrency: usize, slow: bool) -> Res
     let loader = pg.fresh(schema).await?;
     let client = Client::new(loader.clone());
     if slow {
-        load(&client, jobs, |_| wait_1ms::with()).await?;
+        load(&client, jobs, LOAD_BATCH, |_| wait_1ms::with()).await?;
     } else {
-        load(&client, jobs, |_| noop::with()).await?;
+        load(&client, jobs, LOAD_BATCH, |_| noop::with()).await?;
     }
     loader.pool().close().await;
     drop((client, loader));

@@ -11,7 +11,6 @@ pub(crate) use self::bulk::bulk_enqueue;
 pub(crate) use self::drain::{drain, drain_1ms};
 pub(crate) use self::latency::{latency, scheduled};
 
-use jobs_core::{Client, JobBuilder};
 use jobs_postgres::PgBackend;
 use jobs_postgres::sqlx::postgres::PgPoolOptions;
 use jobs_postgres::sqlx::{self, PgPool};
@@ -19,7 +18,7 @@ use jobs_postgres::sqlx::{self, PgPool};
 type Result<T> = std::result::Result<T, String>;
 
 /// How many jobs one `enqueue_many` call stores while loading a queue.
-const LOAD_BATCH: usize = 5_000;
+pub(crate) const LOAD_BATCH: usize = 5_000;
 
 /// The server the workloads use.
 pub(crate) struct Pg {
@@ -105,19 +104,4 @@ impl Pg {
             row.0, row.1, row.2, row.3
         ))
     }
-}
-
-/// Stores `jobs` jobs made by `make` with `enqueue_many` in batches.
-async fn load(client: &Client, jobs: usize, make: impl Fn(usize) -> JobBuilder) -> Result<()> {
-    let mut next = 0;
-    while next < jobs {
-        let end = (next + LOAD_BATCH).min(jobs);
-        let batch: Vec<_> = (next..end).map(&make).collect();
-        client
-            .enqueue_many(batch)
-            .await
-            .map_err(|e| format!("load jobs: {e}"))?;
-        next = end;
-    }
-    Ok(())
 }
