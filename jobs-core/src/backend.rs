@@ -1,206 +1,159 @@
 //! The storage seam: what a backend must do for the client and the worker.
 //!
-//! Methods are named noun-then-verb (`job_insert_many`, `job_fetch`,
-//! `schedule_advance`). The behaviour every backend must show is defined by
-//! the conformance suite in [`testing`](crate::testing) (feature `testing`),
-//! not by prose: a backend that passes it works with the worker.
+//! A backend **stores and fetches**; it decides nothing. What an outcome
+//! does to a job (its state, attempt, due time and history), how a rescued
+//! job is retried, where a released job goes, when a schedule ticks and
+//! what is pruned: all of that is decided in jobs-core and handed to the
+//! backend as plain values ([`JobTransition`], [`JobPruneParams`], ...). A
+//! backend's part is to apply them with the atomicity each method states.
+//!
+//! # Writing a backend
+//!
+//! Implement [`Backend`] for a cheap, cloneable handle (`Arc` inside), then
+//! run the conformance suite on it. The suite (module `testing`, feature
+//! `testing`) is what defines correct behaviour; prose below only explains
+//! it:
+//!
+//! ```ignore
+//! // tests/conformance.rs of your crate; dev-dependency:
+//! // jobs-core = { version = "..", features = ["testing"] }
+//! jobs_core::conformance_suite!(async { my_backend::RedisBackend::fresh_for_test().await });
+//! ```
+//!
+//! The expression runs once per case and must give a fresh, empty store.
+//!
+//! ## The job states a backend keeps
+//!
+//! Every stored job is in one [`JobState`](crate::JobState):
+//!
+//! - `Scheduled` / `Retryable`: waiting for its `scheduled_at`. A backend
+//!   may keep it that way until asked, but [`job_fetch`](Backend::job_fetch)
+//!   claims it once due and every read reports a due one as `Available`.
+//! - `Available`: claimable by a worker that knows its kind.
+//! - `Running`: claimed, under a lease until `leased_until`.
+//! - `Completed`, `Dead`, `Cancelled`: finished, with `finished_at`.
+//!
+//! ## What each method must guarantee
+//!
+//! - **Insert** ([`job_insert_many`](Backend::job_insert_many)): all or
+//!   nothing; ids in input order; a unique job whose `(kind, unique_key)` an
+//!   unfinished job holds (or an earlier job of the same batch) is not
+//!   stored, and the holder's id is returned in its place. A bounded store
+//!   waits for room in [`InsertMode::Wait`] and fails with
+//!   `EnqueueError::QueueFull` in [`InsertMode::Try`].
+//! - **Claim** ([`job_fetch`](Backend::job_fetch)): atomically, each due job
+//!   of the queue and kinds becomes `Running`, its `attempt` grows by one,
+//!   its lease is `now + lease` and its progress is cleared; two concurrent
+//!   fetches never claim the same job. Order: priority (lower first), then
+//!   `scheduled_at`, then id.
+//! - **Outcomes** ([`job_complete_many`](Backend::job_complete_many)): each
+//!   [`JobTransition`] is applied only while its job is `Running` at that
+//!   attempt (the fence), and then exactly as given: the state;
+//!   `scheduled_at` if given; attempt − 1 if `attempt_counted` is false;
+//!   the error appended to the history; `finished_at = now` for a finished
+//!   state; the lease cleared. A transition that fails the fence is
+//!   skipped silently.
+//! - **Leases** ([`job_heartbeat`](Backend::job_heartbeat)): renew, under
+//!   the same fence; report the runs that failed it, so their workers stop
+//!   them. [`job_expired_list`](Backend::job_expired_list) lists running jobs
+//!   whose lease ended; [`job_rescue_many`](Backend::job_rescue_many) applies
+//!   the transitions jobs-core chose for them, fenced by attempt *and* by
+//!   the lease still being expired (a heartbeat that came in between wins).
+//! - **Pruning** ([`job_prune`](Backend::job_prune)): delete finished jobs
+//!   before the cut-offs given, at most `limit`, and say how many.
+//! - **Schedules**: [`schedule_advance`](Backend::schedule_advance) is a
+//!   compare-and-set on the stored next tick that inserts the tick's jobs in
+//!   the same atomic step: this is what makes each tick yield one job
+//!   however many workers race for it.
+//! - **Leadership** ([`leader_elect`](Backend::leader_elect)): at most one
+//!   worker holds an unexpired term; the holder renews it; another gets it
+//!   once it expires or is resigned.
+//! - **Wake-ups** ([`job_wakeup`](Backend::job_wakeup)): optional; a backend
+//!   that can push "a job may be ready on this queue" makes idle workers
+//!   start within milliseconds instead of the poll interval. Use
+//!   [`WakeHub`](crate::wake::WakeHub).
+//!
+//! Methods that act on one job by id return `false` (or `None`) when the
+//! job does not exist or is not in a state the operation applies to;
+//! errors are for storage failures only. Time arithmetic saturates
+//! ([`after`], [`before`]): no input may make a backend panic.
 
-use std::borrow::Cow;
+mod params;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use self::params::{
+    ExpiredJob, FetchedBatch, FetchedJob, InsertMode, JobCompleteManyParams, JobExpiredListParams,
+    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams,
+    JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
+    NewJob, ProgressReport, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+};
 use crate::wake::Wakeup;
-use crate::{AttemptError, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 
-/// A job to store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewJob {
-    /// The kind name.
-    pub kind: Cow<'static, str>,
-    /// The queue, already validated.
-    pub queue: Cow<'static, str>,
-    /// The arguments as JSON text (an object keyed by parameter name).
-    pub args: String,
-    /// Lower runs first within a queue.
-    pub priority: i16,
-    /// The most attempts.
-    pub max_attempts: u32,
-    /// When it may run; `None` means now. A time in the future makes the job
-    /// `Scheduled`, otherwise it is `Available`.
-    pub scheduled_at: Option<DateTime<Utc>>,
-    /// For unique jobs: while an unfinished job of the same kind has the same
-    /// key, inserting returns that job's id and stores nothing.
-    pub unique_key: Option<String>,
+/// `at + span`, saturating at the latest time chrono represents instead of
+/// overflowing.
+pub fn after(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| at.checked_add_signed(span))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Whether an insert into a full backend waits or fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InsertMode {
-    /// Wait for room (backpressure).
-    Wait,
-    /// Fail at once with [`EnqueueError::QueueFull`].
-    Try,
+/// `at - span`, saturating at the earliest time chrono represents instead
+/// of overflowing.
+pub fn before(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| at.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// What a worker asks for when it has free slots.
-#[derive(Clone, Copy, Debug)]
-pub struct FetchRequest<'a> {
-    /// The queue to take jobs from.
-    pub queue: &'a str,
-    /// Only these kinds: jobs of a kind the worker does not know stay
-    /// `Available` for a worker that does. The names of the linked job
-    /// definitions, so a backend can hand them back without copying.
-    pub kinds: &'a [&'static str],
-    /// At most this many jobs.
-    pub limit: usize,
-    /// Who takes them, for leases and diagnostics.
-    pub worker_id: &'a str,
-    /// How long the lease lasts before a heartbeat must renew it.
-    pub lease: Duration,
-}
-
-/// A job claimed by a worker: now `Running`, its attempt counted. Of the
-/// queue the request named.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FetchedJob {
-    /// The job's id.
-    pub id: JobId,
-    /// The kind name: the request's own `&'static str` (a worker claims a
-    /// thousand jobs at a time; copying each name would cost an allocation
-    /// per job).
-    pub kind: Cow<'static, str>,
-    /// The arguments as JSON text.
-    pub args: String,
-    /// This attempt's number (counting from 1), the fencing token of its
-    /// completion.
-    pub attempt: u32,
-    /// The most attempts.
-    pub max_attempts: u32,
-    /// When the job was enqueued.
-    pub created_at: DateTime<Utc>,
-    /// When the job was due to run.
-    pub scheduled_at: DateTime<Utc>,
-}
-
-/// The jobs a fetch claimed, and a hint for when to look again.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FetchedBatch {
-    /// The claimed jobs, best first (priority, then scheduled time, then id).
-    pub jobs: Vec<FetchedJob>,
-    /// The earliest time a not-yet-due job of this queue becomes due, if the
-    /// backend knows it cheaply; the fetch loop sleeps no longer than that.
-    pub next_due_at: Option<DateTime<Utc>>,
-}
-
-/// How an attempt ended, as the worker reports it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Completion {
-    /// The job.
-    pub id: JobId,
-    /// The attempt that ended. Backends apply a completion only while the
-    /// job is `Running` at this same attempt, so a stale worker cannot
-    /// overwrite a newer attempt's outcome.
-    pub attempt: u32,
-    /// What happens next.
-    pub outcome: Outcome,
-}
-
-/// What happens to a job after an attempt.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Succeeded: `Completed`.
-    Completed,
-    /// Failed with attempts left: `Retryable` until `at`, error recorded.
-    Retry {
-        /// When the next attempt may start.
-        at: DateTime<Utc>,
-        /// The failed attempt's error.
-        error: AttemptError,
-    },
-    /// Failed for good: `Dead`, error recorded.
-    Dead {
-        /// The last attempt's error.
-        error: AttemptError,
-    },
-    /// Snoozed: `Scheduled` until `at`, and the attempt is not counted.
-    Snooze {
-        /// When to run again.
-        at: DateTime<Utc>,
-    },
-    /// Cancelled by the job: `Cancelled`, reason recorded.
-    Cancelled {
-        /// Why.
-        error: AttemptError,
-    },
-    /// Not finished at shutdown: back to `Available`, the attempt not counted.
-    Release,
-}
-
-/// A recurring schedule as declared by a binary.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScheduleSpec {
-    /// The stable id.
-    pub id: String,
-    /// The job kind each tick enqueues.
-    pub kind: String,
-    /// The cron expression.
-    pub cron: String,
-    /// The IANA zone.
-    pub tz: String,
-}
-
-/// A recurring schedule as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredSchedule {
-    /// The declared schedule.
-    pub spec: ScheduleSpec,
-    /// The next tick not yet enqueued.
-    pub next_run_at: DateTime<Utc>,
-    /// When a tick last enqueued a job.
-    pub last_run_at: Option<DateTime<Utc>>,
-}
-
-/// What a maintenance pass did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MaintenanceReport {
-    /// Running jobs whose lease expired, put back or marked dead.
-    pub rescued: u64,
-    /// Finished jobs deleted after their retention period.
-    pub pruned: u64,
-}
-
-/// A job store: the memory backend, PostgreSQL, or your own.
-///
-/// Every method that touches a job by id is a no-op returning `false` (or
-/// nothing) when the job does not exist or is not in a state the operation
-/// applies to; errors are for storage failures only.
+/// A job store: the memory backend, PostgreSQL, or your own. See the
+/// [module docs](self) for what each method must guarantee.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Stores jobs in order and returns their ids (for a unique job that
     /// already exists, the existing id). All or nothing.
-    async fn job_insert_many(
-        &self,
-        jobs: Vec<NewJob>,
-        mode: InsertMode,
-    ) -> Result<Vec<JobId>, EnqueueError>;
+    async fn job_insert_many(&self, params: JobInsertManyParams)
+    -> Result<Vec<JobId>, EnqueueError>;
 
     /// Claims up to `limit` due jobs of the given queue and kinds: they become
     /// `Running`, their attempt grows by one and a lease starts.
-    async fn job_fetch(&self, request: FetchRequest<'_>) -> Result<FetchedBatch, BoxError>;
+    async fn job_fetch(&self, params: JobFetchParams<'_>) -> Result<FetchedBatch, BoxError>;
 
-    /// Applies attempt outcomes, each fenced by its attempt number.
-    async fn job_complete_many(&self, completions: Vec<Completion>) -> Result<(), BoxError>;
+    /// Applies attempt outcomes, each fenced by its run.
+    async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<(), BoxError>;
 
     /// Renews the leases of running attempts. Returns those of them that are
     /// no longer running at that attempt (cancelled through the client,
     /// rescued, deleted): the worker cancels their runs.
-    async fn job_heartbeat(
+    async fn job_heartbeat(&self, params: JobHeartbeatParams<'_>) -> Result<Vec<JobId>, BoxError>;
+
+    /// Records the progress runs reported (`JobContext::set_progress`), each
+    /// fenced by its run like an outcome. The default stores nothing.
+    async fn job_progress_many(&self, params: JobProgressManyParams<'_>) -> Result<(), BoxError> {
+        let _ = params;
+        Ok(())
+    }
+
+    /// Running jobs whose lease has expired, the longest expired first.
+    async fn job_expired_list(
         &self,
-        running: &[(JobId, u32)],
-        lease: Duration,
-    ) -> Result<Vec<JobId>, BoxError>;
+        params: JobExpiredListParams,
+    ) -> Result<Vec<ExpiredJob>, BoxError>;
+
+    /// Applies the transitions jobs-core chose for expired runs, each only
+    /// while the job is `Running` at that attempt with its lease still
+    /// expired. Returns how many applied.
+    async fn job_rescue_many(&self, params: JobRescueManyParams) -> Result<u64, BoxError>;
+
+    /// Deletes finished jobs past the cut-offs; returns how many.
+    async fn job_prune(&self, params: JobPruneParams) -> Result<u64, BoxError>;
 
     /// Checks that this binary can use the store: for a database, that its
     /// schema exists and is not newer than this version knows. A worker
@@ -210,21 +163,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Records the progress runs reported (`JobContext::set_progress`), each
-    /// fenced by its attempt like a completion. Called by the heartbeat for
-    /// runs whose progress changed. The default stores nothing.
-    async fn job_progress_many(&self, progress: &[(JobId, u32, f32)]) -> Result<(), BoxError> {
-        let _ = progress;
-        Ok(())
-    }
-
     /// A wake-up handle that fires when jobs may have become available on
     /// `queue`. A backend without push notifications returns one that never
-    /// fires; workers then poll.
+    /// fires ([`Wakeup::never`](crate::wake::Wakeup::never)); workers then poll.
     fn job_wakeup(&self, queue: &str) -> Wakeup;
 
     /// One job.
-    async fn job_get(&self, id: JobId) -> Result<Option<JobInfo>, BoxError>;
+    async fn job_get(&self, params: JobIdParams) -> Result<Option<JobInfo>, BoxError>;
 
     /// Jobs matching the filter, by id.
     async fn job_list(&self, filter: &JobFilter) -> Result<Vec<JobInfo>, BoxError>;
@@ -234,54 +179,48 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Makes a `Dead`, `Cancelled`, `Retryable` or `Scheduled` job
     /// `Available` now, allowing it one more attempt if its attempts are
-    /// spent. Returns whether it changed.
-    async fn job_retry(&self, id: JobId) -> Result<bool, BoxError>;
+    /// spent. Refused for a finished unique job whose key another unfinished
+    /// job holds. Returns whether it changed.
+    async fn job_retry(&self, params: JobIdParams) -> Result<bool, BoxError>;
 
     /// Cancels a job that has not finished. A running one becomes
     /// `Cancelled` at once; its worker learns of it at the next heartbeat and
-    /// its late completion is ignored. Returns whether it changed.
-    async fn job_cancel(&self, id: JobId) -> Result<bool, BoxError>;
+    /// its late outcome fails the fence. Returns whether it changed.
+    async fn job_cancel(&self, params: JobIdParams) -> Result<bool, BoxError>;
 
     /// Deletes a job that is not running. Returns whether it existed.
-    async fn job_delete(&self, id: JobId) -> Result<bool, BoxError>;
+    async fn job_delete(&self, params: JobIdParams) -> Result<bool, BoxError>;
 
-    /// Stores a declared schedule. A new id starts at `next_run_at`; a known
-    /// id whose cron or zone changed is updated and restarts at
-    /// `next_run_at`; an unchanged one keeps its stored next tick, so ticks
-    /// missed while no worker ran can be handled by the misfire policy.
+    /// Stores a declared schedule and vouches for it for `declared_for`. A
+    /// new id starts at `next_run_at`; a known id whose cron or zone
+    /// changed is updated and restarts at `next_run_at`; otherwise the
+    /// stored next tick is kept (so ticks missed while no worker ran meet
+    /// the misfire policy) and the rest of the definition is updated.
     async fn schedule_upsert(
         &self,
-        spec: &ScheduleSpec,
-        next_run_at: DateTime<Utc>,
+        params: ScheduleUpsertParams<'_>,
     ) -> Result<StoredSchedule, BoxError>;
 
-    /// Every stored schedule.
+    /// Renews the declarations of stored schedules a live worker declares
+    /// (ids not stored are ignored).
+    async fn schedule_declare(&self, params: ScheduleDeclareParams<'_>) -> Result<(), BoxError>;
+
+    /// Every stored schedule, by id.
     async fn schedule_list(&self) -> Result<Vec<StoredSchedule>, BoxError>;
 
-    /// Atomically: if schedule `id`'s next tick is still `expected_next`,
+    /// Atomically: if the schedule's next tick is still `expected_next`,
     /// sets it to `next_run_at`, records now as its last run and inserts
-    /// `jobs`; otherwise changes nothing. Returns whether it applied. This
-    /// compare-and-set is what makes each tick produce one job however many
-    /// workers race for it.
-    async fn schedule_advance(
-        &self,
-        id: &str,
-        expected_next: DateTime<Utc>,
-        next_run_at: DateTime<Utc>,
-        jobs: Vec<NewJob>,
-    ) -> Result<bool, BoxError>;
+    /// `jobs` (over any capacity); otherwise changes nothing. Returns whether
+    /// it applied.
+    async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError>;
 
     /// Deletes a stored schedule. Returns whether it existed.
-    async fn schedule_remove(&self, id: &str) -> Result<bool, BoxError>;
+    async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError>;
 
     /// Tries to become (or stay) the leader that runs the cron scheduler and
-    /// maintenance for `ttl`. A single-process backend may always say yes.
-    async fn leader_elect(&self, worker_id: &str, ttl: Duration) -> Result<bool, BoxError>;
+    /// maintenance for `ttl`. Returns whether this worker leads now.
+    async fn leader_elect(&self, params: LeaderElectParams<'_>) -> Result<bool, BoxError>;
 
     /// Gives up leadership if held (at shutdown).
-    async fn leader_resign(&self, worker_id: &str) -> Result<(), BoxError>;
-
-    /// One maintenance pass, run by the leader: rescue expired leases, prune
-    /// finished jobs past their retention.
-    async fn maintain(&self) -> Result<MaintenanceReport, BoxError>;
+    async fn leader_resign(&self, params: LeaderResignParams<'_>) -> Result<(), BoxError>;
 }

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::backend::{Backend, InsertMode, StoredSchedule};
+use crate::backend::{
+    Backend, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams,
+};
 use crate::builder::JobBuilder;
 use crate::worker::metrics::names;
-use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result};
+use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result, ScheduleInfo};
 
 /// The default limit on a job's encoded arguments: 1 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
@@ -81,7 +83,11 @@ impl Client {
     ) -> Result<JobId, EnqueueError> {
         let row = job.into_new_job(self.max_payload)?;
         let kind = row.kind.clone();
-        let ids = self.backend.job_insert_many(vec![row], mode).await?;
+        let params = JobInsertManyParams {
+            jobs: vec![row],
+            mode,
+        };
+        let ids = self.backend.job_insert_many(params).await?;
         metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
         ids.into_iter().next().ok_or_else(|| {
             EnqueueError::Backend("the backend stored the job but returned no id".into())
@@ -99,7 +105,11 @@ impl Client {
             .map(|job| job.into_new_job(self.max_payload))
             .collect::<Result<Vec<_>, _>>()?;
         let kinds: Vec<_> = rows.iter().map(|row| row.kind.clone()).collect();
-        let ids = self.backend.job_insert_many(rows, InsertMode::Wait).await?;
+        let params = JobInsertManyParams {
+            jobs: rows,
+            mode: InsertMode::Wait,
+        };
+        let ids = self.backend.job_insert_many(params).await?;
         for kind in kinds {
             metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
         }
@@ -109,7 +119,9 @@ impl Client {
     /// One job, or `None` if there is no such job (never stored, deleted, or
     /// pruned after its retention period).
     pub async fn job(&self, id: JobId) -> Result<Option<JobInfo>> {
-        self.backend.job_get(id).await.map_err(Error::Backend)
+        self.backend
+            .job_get(JobIdParams { id })
+            .await.map_err(Error::Backend)
     }
 
     /// Jobs matching `filter`, by id.
@@ -126,30 +138,43 @@ impl Client {
     /// allowing one more attempt if its attempts are spent. Returns whether
     /// the job changed.
     pub async fn retry(&self, id: JobId) -> Result<bool> {
-        self.backend.job_retry(id).await.map_err(Error::Backend)
+        self.backend
+            .job_retry(JobIdParams { id })
+            .await.map_err(Error::Backend)
     }
 
     /// Cancels a job that has not finished; a running job's
     /// `JobContext::cancelled` fires. Returns whether the job changed.
     pub async fn cancel(&self, id: JobId) -> Result<bool> {
-        self.backend.job_cancel(id).await.map_err(Error::Backend)
+        self.backend
+            .job_cancel(JobIdParams { id })
+            .await.map_err(Error::Backend)
     }
 
     /// Deletes a job that is not running. Returns whether it existed.
     pub async fn delete(&self, id: JobId) -> Result<bool> {
-        self.backend.job_delete(id).await.map_err(Error::Backend)
+        self.backend
+            .job_delete(JobIdParams { id })
+            .await.map_err(Error::Backend)
     }
 
-    /// Every stored recurring schedule, including ones no running binary
-    /// declares any more.
-    pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
-        self.backend.schedule_list().await.map_err(Error::Backend)
+    /// Every stored recurring schedule, by id. Each keeps ticking whichever
+    /// workers run; one that no live worker declares any more is flagged
+    /// [`orphaned`](ScheduleInfo::orphaned) (remove it with
+    /// [`remove_schedule`](Self::remove_schedule) if it is gone for good).
+    pub async fn schedules(&self) -> Result<Vec<ScheduleInfo>> {
+        let stored = self.backend.schedule_list().await.map_err(Error::Backend)?;
+        let now = chrono::Utc::now();
+        Ok(stored
+            .into_iter()
+            .map(|stored| ScheduleInfo::of(stored, now))
+            .collect())
     }
 
     /// Deletes a stored recurring schedule. Returns whether it existed.
     pub async fn remove_schedule(&self, id: &str) -> Result<bool> {
         self.backend
-            .schedule_remove(id)
+            .schedule_remove(ScheduleRemoveParams { id })
             .await
             .map_err(Error::Backend)
     }

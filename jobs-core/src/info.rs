@@ -270,3 +270,42 @@ impl Index<&str> for Counts {
         self.queue(queue)
     }
 }
+
+/// A stored recurring schedule as the client sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScheduleInfo {
+    /// The stable schedule id.
+    pub id: String,
+    /// The cron expression.
+    pub cron: String,
+    /// The IANA time zone it is read in.
+    pub tz: String,
+    /// The job kind each tick enqueues.
+    pub kind: String,
+    /// The queue of those jobs.
+    pub queue: String,
+    /// The next tick not yet enqueued.
+    pub next_run_at: DateTime<Utc>,
+    /// When a tick last enqueued a job.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// No live worker declares this schedule: the binaries that did have
+    /// stopped or no longer link it. It still ticks.
+    pub orphaned: bool,
+}
+
+impl ScheduleInfo {
+    pub(crate) fn of(stored: crate::backend::StoredSchedule, now: DateTime<Utc>) -> Self {
+        let spec = stored.spec;
+        Self {
+            id: spec.id,
+            cron: spec.cron,
+            tz: spec.tz,
+            kind: spec.job.kind,
+            queue: spec.job.queue,
+            next_run_at: stored.next_run_at,
+            last_run_at: stored.last_run_at,
+            orphaned: stored.declared_until < now,
+        }
+    }
+}

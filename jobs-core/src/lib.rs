@@ -93,7 +93,7 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::context::{JobContext, State};
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
 pub use crate::id::JobId;
-pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts};
+pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
 pub use crate::state::{JobState, UnknownJobState};
 pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};

@@ -69,6 +69,13 @@ pub struct Wakeup {
 }
 
 impl Wakeup {
+    /// A handle that never fires, for a backend without push notifications:
+    /// its workers poll.
+    pub fn never() -> Self {
+        let (_sender, receiver) = watch::channel(0);
+        Self { receiver }
+    }
+
     /// Marks every signal so far as seen; call it just before fetching.
     pub fn mark_seen(&mut self) {
         self.receiver.borrow_and_update();

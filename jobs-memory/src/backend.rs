@@ -6,13 +6,15 @@
 use std::fmt;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    Completion, FetchRequest, FetchedBatch, InsertMode, MaintenanceReport, NewJob, ScheduleSpec,
-    StoredSchedule,
+    ExpiredJob, FetchedBatch, InsertMode, JobCompleteManyParams, JobExpiredListParams,
+    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams,
+    JobPruneParams, JobRescueManyParams, LeaderElectParams, LeaderResignParams,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
+    StoredSchedule, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{Backend, BoxError, Clock, Counts, EnqueueError, JobFilter, JobId, JobInfo};
@@ -28,12 +30,9 @@ use crate::view::JobView;
 /// what it keeps and for how long.
 ///
 /// ```
-/// use std::time::Duration;
 /// use jobs_memory::MemoryBackend;
 ///
-/// let backend = MemoryBackend::with_capacity(10_000)
-///     .retention_completed(Duration::from_secs(3600))
-///     .max_finished(50_000);
+/// let backend = MemoryBackend::with_capacity(10_000).max_finished(50_000);
 /// assert_eq!(backend.capacity(), 10_000);
 /// assert_eq!(backend.len(), 0);
 /// ```
@@ -67,18 +66,6 @@ impl MemoryBackend {
                 room: Notify::new(),
             }),
         }
-    }
-
-    /// How long `Completed` jobs are kept (default 24 h).
-    pub fn retention_completed(self, retention: Duration) -> Self {
-        self.lock().config.retention_completed = retention;
-        self
-    }
-
-    /// How long `Dead` and `Cancelled` jobs are kept (default 7 days).
-    pub fn retention_failed(self, retention: Duration) -> Self {
-        self.lock().config.retention_failed = retention;
-        self
     }
 
     /// The most finished jobs kept at once (default 100 000); when more
@@ -169,9 +156,9 @@ fn to_infos(views: Vec<JobView>) -> Vec<JobInfo> {
 impl Backend for MemoryBackend {
     async fn job_insert_many(
         &self,
-        mut jobs: Vec<NewJob>,
-        mode: InsertMode,
+        params: JobInsertManyParams,
     ) -> Result<Vec<JobId>, EnqueueError> {
+        let JobInsertManyParams { mut jobs, mode } = params;
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -198,34 +185,45 @@ impl Backend for MemoryBackend {
         }
     }
 
-    async fn job_fetch(&self, request: FetchRequest<'_>) -> Result<FetchedBatch, BoxError> {
-        Ok(self.with_store(|store, now| store.fetch(&request, now)))
+    async fn job_fetch(&self, params: JobFetchParams<'_>) -> Result<FetchedBatch, BoxError> {
+        Ok(self.with_store(|store, now| store.fetch(&params, now)))
     }
 
-    async fn job_complete_many(&self, completions: Vec<Completion>) -> Result<(), BoxError> {
-        self.with_store(|store, now| store.complete_many(completions, now));
+    async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<(), BoxError> {
+        self.with_store(|store, now| store.complete_many(params.transitions, now));
         Ok(())
     }
 
-    async fn job_heartbeat(
+    async fn job_heartbeat(&self, params: JobHeartbeatParams<'_>) -> Result<Vec<JobId>, BoxError> {
+        Ok(self.with_store(|store, now| store.heartbeat(params.running, params.lease, now)))
+    }
+
+    async fn job_progress_many(&self, params: JobProgressManyParams<'_>) -> Result<(), BoxError> {
+        self.with_store(|store, _now| store.progress(params.reports));
+        Ok(())
+    }
+
+    async fn job_expired_list(
         &self,
-        running: &[(JobId, u32)],
-        lease: Duration,
-    ) -> Result<Vec<JobId>, BoxError> {
-        Ok(self.with_store(|store, now| store.heartbeat(running, lease, now)))
+        params: JobExpiredListParams,
+    ) -> Result<Vec<ExpiredJob>, BoxError> {
+        Ok(self.with_store(|store, now| store.expired(params.limit, now)))
     }
 
-    async fn job_progress_many(&self, progress: &[(JobId, u32, f32)]) -> Result<(), BoxError> {
-        self.with_store(|store, _now| store.progress(progress));
-        Ok(())
+    async fn job_rescue_many(&self, params: JobRescueManyParams) -> Result<u64, BoxError> {
+        Ok(self.with_store(|store, now| store.rescue_many(params.transitions, now)))
+    }
+
+    async fn job_prune(&self, params: JobPruneParams) -> Result<u64, BoxError> {
+        Ok(self.with_store(|store, _now| store.prune(params)))
     }
 
     fn job_wakeup(&self, queue: &str) -> Wakeup {
         self.shared.wake.subscribe(queue)
     }
 
-    async fn job_get(&self, id: JobId) -> Result<Option<JobInfo>, BoxError> {
-        let view = self.with_store(|store, now| store.get(id, now));
+    async fn job_get(&self, params: JobIdParams) -> Result<Option<JobInfo>, BoxError> {
+        let view = self.with_store(|store, now| store.get(params.id, now));
         Ok(view.map(JobView::into_info))
     }
 
@@ -239,57 +237,63 @@ impl Backend for MemoryBackend {
         Ok(self.with_store(|store, now| store.counts(now)))
     }
 
-    async fn job_retry(&self, id: JobId) -> Result<bool, BoxError> {
-        Ok(self.with_store(|store, now| store.retry(id, now)))
+    async fn job_retry(&self, params: JobIdParams) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, now| store.retry(params.id, now)))
     }
 
-    async fn job_cancel(&self, id: JobId) -> Result<bool, BoxError> {
-        Ok(self.with_store(|store, now| store.cancel(id, now)))
+    async fn job_cancel(&self, params: JobIdParams) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, now| store.cancel(params.id, now)))
     }
 
-    async fn job_delete(&self, id: JobId) -> Result<bool, BoxError> {
-        Ok(self.with_store(|store, _now| store.delete(id)))
+    async fn job_delete(&self, params: JobIdParams) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, _now| store.delete(params.id)))
     }
 
     async fn schedule_upsert(
         &self,
-        spec: &ScheduleSpec,
-        next_run_at: DateTime<Utc>,
+        params: ScheduleUpsertParams<'_>,
     ) -> Result<StoredSchedule, BoxError> {
-        Ok(self.with_store(|store, _now| store.schedule_upsert(spec, next_run_at)))
+        Ok(self.with_store(|store, now| {
+            let declared_until = after(now, params.declared_for);
+            store.schedule_upsert(params.spec, params.next_run_at, declared_until)
+        }))
+    }
+
+    async fn schedule_declare(&self, params: ScheduleDeclareParams<'_>) -> Result<(), BoxError> {
+        self.with_store(|store, now| {
+            store.schedule_declare(params.ids, after(now, params.declared_for));
+        });
+        Ok(())
     }
 
     async fn schedule_list(&self) -> Result<Vec<StoredSchedule>, BoxError> {
         Ok(self.with_store(|store, _now| store.schedule_list()))
     }
 
-    async fn schedule_advance(
-        &self,
-        id: &str,
-        expected_next: DateTime<Utc>,
-        next_run_at: DateTime<Utc>,
-        jobs: Vec<NewJob>,
-    ) -> Result<bool, BoxError> {
+    async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError> {
+        let ScheduleAdvanceParams {
+            id,
+            expected_next,
+            next_run_at,
+            jobs,
+        } = params;
         Ok(self.with_store(|store, now| {
             store.schedule_advance(id, expected_next, next_run_at, jobs, now)
         }))
     }
 
-    async fn schedule_remove(&self, id: &str) -> Result<bool, BoxError> {
-        Ok(self.with_store(|store, _now| store.schedule_remove(id)))
+    async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, _now| store.schedule_remove(params.id)))
     }
 
-    /// One process is the only one that can see this store, so it always
-    /// leads.
-    async fn leader_elect(&self, _worker_id: &str, _ttl: Duration) -> Result<bool, BoxError> {
-        Ok(true)
+    /// Several workers may share one memory backend in a process; one of
+    /// them leads at a time, as on a database.
+    async fn leader_elect(&self, params: LeaderElectParams<'_>) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, now| store.leader_elect(params.worker_id, params.ttl, now)))
     }
 
-    async fn leader_resign(&self, _worker_id: &str) -> Result<(), BoxError> {
+    async fn leader_resign(&self, params: LeaderResignParams<'_>) -> Result<(), BoxError> {
+        self.with_store(|store, _now| store.leader_resign(params.worker_id));
         Ok(())
-    }
-
-    async fn maintain(&self) -> Result<MaintenanceReport, BoxError> {
-        Ok(self.with_store(|store, now| store.maintain(now)))
     }
 }

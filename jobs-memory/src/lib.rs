@@ -23,7 +23,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use jobs_core::backend::{Completion, FetchRequest, InsertMode, NewJob, Outcome};
+//! use jobs_core::backend::{
+//!     InsertMode, JobCompleteManyParams, JobFetchParams, JobInsertManyParams, JobTransition,
+//!     NewJob, RunningAttempt,
+//! };
 //! use jobs_core::{Backend, Client, JobState};
 //! use jobs_memory::MemoryBackend;
 //!
@@ -42,13 +45,15 @@
 //!     scheduled_at: None,
 //!     unique_key: None,
 //! };
-//! let ids = backend.job_insert_many(vec![job], InsertMode::Wait).await?;
+//! let ids = backend
+//!     .job_insert_many(JobInsertManyParams { jobs: vec![job], mode: InsertMode::Wait })
+//!     .await?;
 //! assert_eq!(client.counts().await?["media"].available, 1);
 //! assert_eq!(backend.len(), 1);
 //!
-//! // a worker claims it, runs it and reports the outcome
+//! // a worker claims it, runs it, and stores what jobs-core decided
 //! let batch = backend
-//!     .job_fetch(FetchRequest {
+//!     .job_fetch(JobFetchParams {
 //!         queue: "media",
 //!         kinds: &["resize_image"],
 //!         limit: 10,
@@ -58,12 +63,16 @@
 //!     .await?;
 //! let claimed = &batch.jobs[0];
 //! assert_eq!((claimed.id, claimed.attempt), (ids[0], 1));
+//! let run = RunningAttempt { id: claimed.id, attempt: claimed.attempt };
+//! let done = JobTransition {
+//!     run,
+//!     state: JobState::Completed,
+//!     scheduled_at: None,
+//!     attempt_counted: true,
+//!     error: None,
+//! };
 //! backend
-//!     .job_complete_many(vec![Completion {
-//!         id: claimed.id,
-//!         attempt: claimed.attempt,
-//!         outcome: Outcome::Completed,
-//!     }])
+//!     .job_complete_many(JobCompleteManyParams { transitions: vec![done] })
 //!     .await?;
 //!
 //! let info = client.job(ids[0]).await?.expect("kept for its retention period");
@@ -96,8 +105,8 @@
 //!
 //! Finished jobs (`Completed`, `Dead`, `Cancelled`) do not count against the
 //! capacity. They are kept for [`client.job(id)`](jobs_core::Client::job)
-//! and `list` until their retention ends ([`DEFAULT_RETENTION_COMPLETED`],
-//! [`DEFAULT_RETENTION_FAILED`]); at most [`DEFAULT_MAX_FINISHED`] of them
+//! and `list` until the leading worker prunes them after their retention
+//! (`WorkerBuilder::retention_completed` and `retention_failed`); at most [`DEFAULT_MAX_FINISHED`] of them
 //! are kept at once, the oldest deleted first as soon as more finish, so
 //! memory stays bounded at any throughput. A million queued jobs with a
 //! 32-byte argument take about 220 MB; memory a drained burst used is given
@@ -113,9 +122,9 @@
 //!   a retry, a rescue), wakes the idle workers of its queue at once; no
 //!   polling is needed.
 //! - A running job whose lease expires (its worker stopped heartbeating) is
-//!   rescued by the next maintenance pass: its attempt fails with the error
-//!   `"worker lost"` and it is retried, or is `Dead` if that was its last
-//!   attempt.
+//!   rescued by the leader's next maintenance pass: its attempt fails with
+//!   an error starting `"worker lost"` and it is retried after its backoff,
+//!   or is `Dead` if that was its last attempt.
 //! - Due times, leases and retention follow the system clock, or the clock
 //!   given to [`MemoryBackend::clock`].
 //! - A `Scheduled` or `Retryable` job whose time has come is shown as
@@ -125,13 +134,11 @@
 //!   another job of the same kind and key returns the holder's id. Retrying a
 //!   finished unique job whose key another unfinished job holds now is
 //!   refused (`retry` returns `false`).
-//! - The single process always leads: cron ticks and maintenance run on
-//!   every worker of this backend, and the compare-and-set on each tick keeps
-//!   one job per tick.
-//! - Finished jobs past their retention are deleted by maintenance passes,
-//!   and whenever other jobs finish. A pass reports, as `pruned`, the jobs
-//!   deleted since the previous pass, including those deleted at once to stay
-//!   under [`max_finished`](MemoryBackend::max_finished).
+//! - Several workers may share one backend in a process; one of them leads
+//!   at a time (cron ticks and maintenance), as on a database.
+//! - Finished jobs past their retention are deleted by the leader's
+//!   maintenance passes; the oldest are deleted at once, whatever their
+//!   retention, to stay under [`max_finished`](MemoryBackend::max_finished).
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -148,5 +155,5 @@ mod view;
 
 pub use crate::backend::MemoryBackend;
 pub use crate::config::{
-    DEFAULT_CAPACITY, DEFAULT_MAX_FINISHED, DEFAULT_RETENTION_COMPLETED, DEFAULT_RETENTION_FAILED,
+    DEFAULT_CAPACITY, DEFAULT_MAX_FINISHED,
 };

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use jobs_core::JobState;
+use jobs_core::backend::JobPruneParams;
 
-use crate::config::{Config, before};
 use crate::job::Job;
 use crate::table::JobTable;
 
@@ -69,44 +69,78 @@ impl Retention {
         self.completed.live + self.failed.live
     }
 
-    /// Deletes finished jobs past their retention, then the oldest while
-    /// more than `max_finished` are kept. Returns how many it deleted.
-    /// `on_prune` sees each job just before it is deleted.
-    pub(crate) fn prune(
+    /// Deletes finished jobs that finished before the cut-offs, at most
+    /// `limit`. Returns how many it deleted; `on_prune` sees each job just
+    /// before it is deleted.
+    pub(crate) fn prune_before(
         &mut self,
         jobs: &mut JobTable,
-        config: &Config,
-        now: DateTime<Utc>,
+        params: JobPruneParams,
         mut on_prune: impl FnMut(&Job),
     ) -> u64 {
-        let completed_cutoff = before(now, config.retention_completed);
-        let failed_cutoff = before(now, config.retention_failed);
         let mut pruned = 0;
-        loop {
-            let completed = front(&mut self.completed, jobs, true);
-            let failed = front(&mut self.failed, jobs, false);
-            let over = self.len() > config.max_finished;
-            // the older of the two fronts goes first when over the limit
-            let take_completed = match (completed, failed) {
-                (Some(c), Some(f)) if over => c <= f,
-                (Some(_), None) if over => true,
-                (None, Some(_)) if over => false,
-                _ if completed.is_some_and(|at| at < completed_cutoff) => true,
-                _ if failed.is_some_and(|at| at < failed_cutoff) => false,
-                _ => return pruned,
+        while pruned < params.limit as u64 {
+            let take_completed = match (
+                front(&mut self.completed, jobs, true),
+                front(&mut self.failed, jobs, false),
+            ) {
+                (Some(at), _) if at < params.completed_before => true,
+                (_, Some(at)) if at < params.failed_before => false,
+                _ => break,
             };
-            let line = if take_completed {
-                &mut self.completed
-            } else {
-                &mut self.failed
-            };
-            if let Some((_, id)) = line.entries.pop_front() {
-                line.live = line.live.saturating_sub(1);
-                if let Some(job) = jobs.remove(id) {
-                    on_prune(&job);
-                    pruned += 1;
-                }
+            match self.pop(take_completed, jobs, &mut on_prune) {
+                0 => break,
+                one => pruned += one,
             }
+        }
+        pruned
+    }
+
+    /// Deletes the oldest finished jobs while more than `max` are kept.
+    /// Returns how many it deleted.
+    pub(crate) fn prune_over(
+        &mut self,
+        jobs: &mut JobTable,
+        max: usize,
+        mut on_prune: impl FnMut(&Job),
+    ) -> u64 {
+        let mut pruned = 0;
+        while self.len() > max {
+            // the older of the two fronts goes first
+            let take_completed = match (
+                front(&mut self.completed, jobs, true),
+                front(&mut self.failed, jobs, false),
+            ) {
+                (Some(completed), Some(failed)) => completed <= failed,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            match self.pop(take_completed, jobs, &mut on_prune) {
+                0 => break,
+                one => pruned += one,
+            }
+        }
+        pruned
+    }
+
+    /// Deletes the front job of a line; returns 1 if it deleted one.
+    fn pop(&mut self, completed: bool, jobs: &mut JobTable, on_prune: &mut impl FnMut(&Job)) -> u64 {
+        let line = if completed {
+            &mut self.completed
+        } else {
+            &mut self.failed
+        };
+        let Some((_, id)) = line.entries.pop_front() else {
+            return 0;
+        };
+        line.live = line.live.saturating_sub(1);
+        match jobs.remove(id) {
+            Some(job) => {
+                on_prune(&job);
+                1
+            }
+            None => 0,
         }
     }
 }

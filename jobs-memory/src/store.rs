@@ -21,19 +21,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jobs_core::backend::{Completion, FetchRequest, FetchedBatch, FetchedJob, NewJob, Outcome};
+use jobs_core::backend::{
+    FetchedBatch, FetchedJob, JobFetchParams, JobTransition, NewJob, ProgressReport, RunningAttempt,
+    after,
+};
 use jobs_core::{JobId, JobState, QueueCounts};
 
-use crate::config::{Config, after};
+use crate::config::Config;
 use crate::job::{Job, JobSeed};
 use crate::names::{NameId, Names};
 use crate::ready::QueueIndex;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
 use crate::table::{JobTable, Slot};
-
-/// The error recorded when a running job's lease expires.
-pub(crate) const WORKER_LOST: &str = "worker lost";
 
 /// Whether an insert respects the capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +77,8 @@ pub(crate) struct Store {
     schedules: Schedules,
     unfinished: usize,
     next_id: i64,
-    /// Jobs pruned outside a maintenance pass, reported by the next one.
-    pruned_unreported: u64,
+    /// The leader's id and term.
+    leader: Option<(Box<str>, DateTime<Utc>)>,
     /// An insert is waiting for room.
     room_wanted: bool,
     wake: Vec<NameId>,
@@ -99,7 +99,7 @@ impl Store {
             schedules: Schedules::default(),
             unfinished: 0,
             next_id: 1,
-            pruned_unreported: 0,
+            leader: None,
             room_wanted: false,
             wake: Vec::new(),
             room_freed: false,
@@ -220,7 +220,7 @@ impl Store {
 
     /// Claims up to `limit` due jobs of the queue and kinds: they become
     /// `Running` at their next attempt, leased until `now + lease`.
-    pub(crate) fn fetch(&mut self, request: &FetchRequest<'_>, now: DateTime<Utc>) -> FetchedBatch {
+    pub(crate) fn fetch(&mut self, request: &JobFetchParams<'_>, now: DateTime<Utc>) -> FetchedBatch {
         let Some(queue) = self.queue_names.get(request.queue) else {
             return FetchedBatch::default();
         };
@@ -278,56 +278,59 @@ impl Store {
         }
     }
 
-    /// Applies each completion whose job is still `Running` at that attempt;
-    /// ignores the others (late reports of cancelled or rescued runs).
-    pub(crate) fn complete_many(&mut self, completions: Vec<Completion>, now: DateTime<Utc>) {
-        for completion in completions {
-            let Some(slot) = self.running_slot(completion.id.get(), completion.attempt) else {
+    /// Applies each transition whose job is still `Running` at that
+    /// attempt; ignores the others (late reports of cancelled or rescued
+    /// runs).
+    pub(crate) fn complete_many(&mut self, transitions: Vec<JobTransition>, now: DateTime<Utc>) {
+        for transition in transitions {
+            let Some(slot) = self.running_slot(transition.run) else {
                 continue;
             };
-            self.transition(slot, now, |job| apply(job, completion.outcome, now));
+            self.transition(slot, now, |job| apply(job, transition, now));
         }
-        self.prune_inline(now);
+        self.prune_over_limit();
     }
 
     /// Renews the leases of those still running at their attempt; returns
     /// the others.
     pub(crate) fn heartbeat(
         &mut self,
-        running: &[(JobId, u32)],
+        running: &[RunningAttempt],
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Vec<JobId> {
         let lease_until = after(now, lease);
         let mut lost = Vec::new();
-        for &(id, attempt) in running {
+        for &run in running {
             match self
-                .running_slot(id.get(), attempt)
+                .running_slot(run)
                 .and_then(|slot| self.jobs.at_mut(slot))
             {
                 Some(job) => job.set_until(Some(lease_until)),
-                None => lost.push(id),
+                None => lost.push(run.id),
             }
         }
         lost
     }
 
     /// Records reported progress of attempts still running.
-    pub(crate) fn progress(&mut self, reports: &[(JobId, u32, f32)]) {
-        for &(id, attempt, progress) in reports {
+    pub(crate) fn progress(&mut self, reports: &[ProgressReport]) {
+        for report in reports {
             if let Some(job) = self
-                .running_slot(id.get(), attempt)
+                .running_slot(report.run)
                 .and_then(|slot| self.jobs.at_mut(slot))
             {
-                job.set_progress(Some(progress));
+                job.set_progress(Some(report.progress));
             }
         }
     }
 
-    fn running_slot(&self, id: i64, attempt: u32) -> Option<Slot> {
-        let slot = self.jobs.slot_of(id)?;
+    /// The slot of the job of `run`, if it is `Running` at that attempt:
+    /// the fence of everything a worker writes about a run.
+    fn running_slot(&self, run: RunningAttempt) -> Option<Slot> {
+        let slot = self.jobs.slot_of(run.id.get())?;
         let job = self.jobs.at(slot)?;
-        (job.state == JobState::Running && job.attempt == attempt).then_some(slot)
+        (job.state == JobState::Running && job.attempt == run.attempt).then_some(slot)
     }
 
     // ---- the state machine ----------------------------------------------
@@ -474,42 +477,20 @@ impl Store {
     }
 }
 
-/// Sets a running job's state after an attempt.
-fn apply(job: &mut Job, outcome: Outcome, now: DateTime<Utc>) {
-    match outcome {
-        Outcome::Completed => {
-            job.state = JobState::Completed;
-            job.set_until(Some(now));
-        }
-        Outcome::Retry { at, error } => {
-            job.push_error(error);
-            job.state = JobState::Retryable;
-            job.scheduled_at = at;
-            job.set_until(None);
-        }
-        Outcome::Dead { error } => {
-            job.push_error(error);
-            job.state = JobState::Dead;
-            job.set_until(Some(now));
-        }
-        Outcome::Snooze { at } => {
-            job.state = JobState::Scheduled;
-            job.scheduled_at = at;
-            job.attempt = job.attempt.saturating_sub(1);
-            job.set_until(None);
-        }
-        Outcome::Cancelled { error } => {
-            job.push_error(error);
-            job.state = JobState::Cancelled;
-            job.set_until(Some(now));
-        }
-        Outcome::Release => {
-            job.state = JobState::Available;
-            job.scheduled_at = now;
-            job.attempt = job.attempt.saturating_sub(1);
-            job.set_until(None);
-        }
+/// Stores a transition jobs-core decided, as given.
+fn apply(job: &mut Job, transition: JobTransition, now: DateTime<Utc>) {
+    job.state = transition.state;
+    if let Some(at) = transition.scheduled_at {
+        job.scheduled_at = at;
     }
+    if !transition.attempt_counted {
+        job.attempt = job.attempt.saturating_sub(1);
+    }
+    if let Some(error) = transition.error {
+        job.push_error(error);
+    }
+    // the lease ends; a finished job keeps when it finished instead
+    job.set_until(transition.state.is_finished().then_some(now));
 }
 
 /// The arguments in an allocation of their own size. Encoders leave spare

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use jobs_core::backend::{Completion, FetchRequest, FetchedBatch, InsertMode, NewJob, Outcome};
-use jobs_core::{Backend, Client, EnqueueError, JobFilter, JobId, JobState, ManualClock};
+use jobs_core::backend::{
+    FetchedBatch, InsertMode, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
+    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobPruneParams, JobRescueManyParams,
+    JobTransition, NewJob, RunningAttempt, ScheduleAdvanceParams, ScheduleRemoveParams,
+    ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
+};
+use jobs_core::{Backend, Client, Clock, EnqueueError, JobFilter, JobId, JobState, ManualClock};
 use jobs_memory::MemoryBackend;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -25,7 +30,7 @@ fn job(kind: &str) -> NewJob {
 
 async fn fetch(backend: &MemoryBackend, limit: usize) -> FetchedBatch {
     backend
-        .job_fetch(FetchRequest {
+        .job_fetch(JobFetchParams {
             queue: "default",
             kinds: &["a"],
             limit,
@@ -36,27 +41,37 @@ async fn fetch(backend: &MemoryBackend, limit: usize) -> FetchedBatch {
         .expect("fetch")
 }
 
-async fn finish(backend: &MemoryBackend, id: JobId, attempt: u32, outcome: Outcome) {
-    let completion = Completion {
-        id,
-        attempt,
-        outcome,
+/// A transition to `state`, the attempt counted, with no new due time or error.
+fn to(id: JobId, attempt: u32, state: JobState) -> JobTransition {
+    JobTransition {
+        run: RunningAttempt { id, attempt },
+        state,
+        scheduled_at: None,
+        attempt_counted: true,
+        error: None,
+    }
+}
+
+async fn finish(backend: &MemoryBackend, transition: JobTransition) {
+    let params = JobCompleteManyParams {
+        transitions: vec![transition],
     };
+    backend.job_complete_many(params).await.expect("complete");
+}
+
+async fn insert(backend: &MemoryBackend, jobs: Vec<NewJob>, mode: InsertMode) -> Result<Vec<JobId>, EnqueueError> {
     backend
-        .job_complete_many(vec![completion])
+        .job_insert_many(JobInsertManyParams { jobs, mode })
         .await
-        .expect("complete");
 }
 
 #[tokio::test]
 async fn try_insert_into_a_full_backend_fails_and_stores_nothing() {
     let backend = MemoryBackend::with_capacity(2);
-    backend
-        .job_insert_many(vec![job("a")], InsertMode::Try)
+    insert(&backend, vec![job("a")], InsertMode::Try)
         .await
         .expect("room");
-    let full = backend
-        .job_insert_many(vec![job("a"), job("a")], InsertMode::Try)
+    let full = insert(&backend, vec![job("a"), job("a")], InsertMode::Try)
         .await;
     assert!(matches!(full, Err(EnqueueError::QueueFull { capacity: 2 })));
     assert_eq!(backend.len(), 1);
@@ -70,7 +85,7 @@ async fn a_batch_larger_than_the_capacity_fails_at_once_even_when_waiting() {
     let batch = vec![job("a"), job("a"), job("a")];
     let result = tokio::time::timeout(
         Duration::from_secs(5),
-        backend.job_insert_many(batch, InsertMode::Wait),
+        insert(&backend, batch, InsertMode::Wait),
     )
     .await
     .expect("does not wait");
@@ -84,15 +99,13 @@ async fn a_batch_larger_than_the_capacity_fails_at_once_even_when_waiting() {
 #[tokio::test]
 async fn a_waiting_insert_goes_through_when_a_job_finishes() {
     let backend = MemoryBackend::with_capacity(1);
-    let first = backend
-        .job_insert_many(vec![job("a")], InsertMode::Wait)
+    let first = insert(&backend, vec![job("a")], InsertMode::Wait)
         .await
         .expect("room");
     let waiting = tokio::spawn({
         let backend = backend.clone();
         async move {
-            backend
-                .job_insert_many(vec![job("a")], InsertMode::Wait)
+            insert(&backend, vec![job("a")], InsertMode::Wait)
                 .await
         }
     });
@@ -102,7 +115,7 @@ async fn a_waiting_insert_goes_through_when_a_job_finishes() {
 
     let claimed = fetch(&backend, 1).await;
     assert_eq!(claimed.jobs[0].id, first[0]);
-    finish(&backend, first[0], 1, Outcome::Completed).await;
+    finish(&backend, to(first[0], 1, JobState::Completed)).await;
     let second = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("woken by the completion")
@@ -115,19 +128,17 @@ async fn a_waiting_insert_goes_through_when_a_job_finishes() {
 #[tokio::test]
 async fn a_dropped_waiting_insert_stores_nothing_and_leaves_the_backend_usable() {
     let backend = MemoryBackend::with_capacity(1);
-    let first = backend
-        .job_insert_many(vec![job("a")], InsertMode::Wait)
+    let first = insert(&backend, vec![job("a")], InsertMode::Wait)
         .await
         .expect("room");
     let gave_up = tokio::time::timeout(
         Duration::from_millis(20),
-        backend.job_insert_many(vec![job("a")], InsertMode::Wait),
+        insert(&backend, vec![job("a")], InsertMode::Wait),
     )
     .await;
     assert!(gave_up.is_err());
-    assert!(backend.job_delete(first[0]).await.expect("delete"));
-    let ids = backend
-        .job_insert_many(vec![job("a")], InsertMode::Try)
+    assert!(backend.job_delete(JobIdParams { id: first[0] }).await.expect("delete"));
+    let ids = insert(&backend, vec![job("a")], InsertMode::Try)
         .await
         .expect("room");
     assert_eq!(ids, [JobId::new(2)]);
@@ -142,8 +153,7 @@ async fn inserts_and_releases_wake_the_queue() {
     other.mark_seen();
     let mut later = job("a");
     later.scheduled_at = Some(Utc::now() + TimeDelta::hours(1));
-    backend
-        .job_insert_many(vec![later], InsertMode::Try)
+    insert(&backend, vec![later], InsertMode::Try)
         .await
         .expect("room");
     assert!(
@@ -152,14 +162,15 @@ async fn inserts_and_releases_wake_the_queue() {
     );
     assert!(!other.wait(Duration::from_millis(10)).await);
 
-    let ids = backend
-        .job_insert_many(vec![job("a")], InsertMode::Try)
+    let ids = insert(&backend, vec![job("a")], InsertMode::Try)
         .await
         .expect("room");
     assert!(wakeup.wait(Duration::from_secs(5)).await);
     wakeup.mark_seen();
     fetch(&backend, 1).await;
-    finish(&backend, ids[0], 1, Outcome::Release).await;
+    let mut release = to(ids[0], 1, JobState::Available);
+    release.attempt_counted = false;
+    finish(&backend, release).await;
     assert!(
         wakeup.wait(Duration::from_secs(5)).await,
         "a released job is ready again"
@@ -170,8 +181,7 @@ async fn inserts_and_releases_wake_the_queue() {
 async fn a_client_reads_back_what_the_worker_did() {
     let backend = MemoryBackend::new();
     let client = Client::new(backend.clone());
-    let ids = backend
-        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+    let ids = insert(&backend, vec![job("a"), job("a")], InsertMode::Wait)
         .await
         .expect("room");
     let batch = fetch(&backend, 1).await;
@@ -181,11 +191,10 @@ async fn a_client_reads_back_what_the_worker_did() {
         at: Utc::now(),
     };
     let retry_at = Utc::now() + TimeDelta::minutes(5);
-    let outcome = Outcome::Retry {
-        at: retry_at,
-        error: error.clone(),
-    };
-    finish(&backend, batch.jobs[0].id, 1, outcome).await;
+    let mut retry = to(batch.jobs[0].id, 1, JobState::Retryable);
+    retry.scheduled_at = Some(retry_at);
+    retry.error = Some(error.clone());
+    finish(&backend, retry).await;
 
     let info = client.job(ids[0]).await.expect("read").expect("stored");
     assert_eq!(info.state, JobState::Retryable);
@@ -218,20 +227,22 @@ async fn a_client_reads_back_what_the_worker_did() {
 #[tokio::test]
 async fn a_client_cancel_reaches_the_worker_through_its_heartbeat() {
     let backend = MemoryBackend::new();
-    let ids = backend
-        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+    let ids = insert(&backend, vec![job("a"), job("a")], InsertMode::Wait)
         .await
         .expect("room");
     fetch(&backend, 2).await;
-    assert!(backend.job_cancel(ids[0]).await.expect("cancel"));
-    let running = [(ids[0], 1), (ids[1], 1)];
+    assert!(backend.job_cancel(JobIdParams { id: ids[0] }).await.expect("cancel"));
+    let running = [
+        RunningAttempt { id: ids[0], attempt: 1 },
+        RunningAttempt { id: ids[1], attempt: 1 },
+    ];
     let lost = backend
-        .job_heartbeat(&running, LEASE)
+        .job_heartbeat(JobHeartbeatParams { running: &running, lease: LEASE })
         .await
         .expect("heartbeat");
     assert_eq!(lost, [ids[0]]);
-    finish(&backend, ids[0], 1, Outcome::Completed).await;
-    let info = backend.job_get(ids[0]).await.expect("get").expect("stored");
+    finish(&backend, to(ids[0], 1, JobState::Completed)).await;
+    let info = backend.job_get(JobIdParams { id: ids[0] }).await.expect("get").expect("stored");
     assert_eq!(info.state, JobState::Cancelled);
     assert!(info.finished_at.is_some());
 }
@@ -240,13 +251,10 @@ async fn a_client_cancel_reaches_the_worker_through_its_heartbeat() {
 async fn a_manual_clock_decides_due_times_leases_and_retention() {
     let start = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
     let clock = ManualClock::new(start);
-    let backend = MemoryBackend::new()
-        .clock(clock.clone())
-        .retention_completed(Duration::from_secs(3600));
+    let backend = MemoryBackend::new().clock(clock.clone());
     let mut later = job("a");
     later.scheduled_at = Some(start + TimeDelta::minutes(10));
-    let ids = backend
-        .job_insert_many(vec![later, job("a")], InsertMode::Wait)
+    let ids = insert(&backend, vec![later, job("a")], InsertMode::Wait)
         .await
         .expect("room");
     let batch = fetch(&backend, 10).await;
@@ -254,12 +262,16 @@ async fn a_manual_clock_decides_due_times_leases_and_retention() {
     assert_eq!(batch.next_due_at, Some(start + TimeDelta::minutes(10)));
     assert_eq!(batch.jobs[0].attempt, 1);
 
-    // the lease runs out
+    // the lease runs out by the backend's clock
+    let expired = JobExpiredListParams { limit: 10 };
+    assert!(backend.job_expired_list(expired).await.expect("list").is_empty());
     clock.advance(TimeDelta::seconds(31));
-    let report = backend.maintain().await.expect("maintain");
-    assert_eq!((report.rescued, report.pruned), (1, 0));
-    let rescued = backend.job_get(ids[1]).await.expect("get").expect("stored");
-    assert_eq!(rescued.errors[0].message, "worker lost");
+    let listed = backend.job_expired_list(expired).await.expect("list");
+    assert_eq!(listed.iter().map(|job| job.run.id).collect::<Vec<_>>(), [ids[1]]);
+    let mut back = to(ids[1], 1, JobState::Available);
+    back.attempt_counted = false;
+    let rescue = JobRescueManyParams { transitions: vec![back] };
+    assert_eq!(backend.job_rescue_many(rescue).await.expect("rescue"), 1);
 
     // the scheduled job comes due
     clock.advance(TimeDelta::minutes(10));
@@ -267,29 +279,52 @@ async fn a_manual_clock_decides_due_times_leases_and_retention() {
     let claimed: Vec<JobId> = batch.jobs.iter().map(|job| job.id).collect();
     assert_eq!(claimed, [ids[1], ids[0]]);
     for job in &batch.jobs {
-        finish(&backend, job.id, job.attempt, Outcome::Completed).await;
+        finish(&backend, to(job.id, job.attempt, JobState::Completed)).await;
     }
     clock.advance(TimeDelta::hours(2));
-    assert_eq!(backend.maintain().await.expect("maintain").pruned, 2);
-    assert!(backend.job_get(ids[0]).await.expect("get").is_none());
+    let prune = JobPruneParams {
+        completed_before: clock.now() - TimeDelta::hours(1),
+        failed_before: clock.now(),
+        limit: 10,
+    };
+    assert_eq!(backend.job_prune(prune).await.expect("prune"), 2);
+    assert!(backend.job_get(JobIdParams { id: ids[0] }).await.expect("get").is_none());
 }
 
 #[tokio::test]
 async fn schedules_are_stored_and_ticked_once() {
     let backend = MemoryBackend::new();
-    let spec = jobs_core::backend::ScheduleSpec {
+    let spec = ScheduleSpec {
         id: "nightly".into(),
-        kind: "report".into(),
         cron: "0 0 2 * * *".into(),
         tz: "Europe/Berlin".into(),
+        misfire: jobs_core::cron::Misfire::Once,
+        job: ScheduledJob {
+            kind: "report".into(),
+            queue: "default".into(),
+            args: "{}".into(),
+            priority: 0,
+            max_attempts: 4,
+        },
     };
     let first = Utc.with_ymd_and_hms(2030, 1, 1, 1, 0, 0).unwrap();
     let second = first + TimeDelta::days(1);
-    let stored = backend.schedule_upsert(&spec, first).await.expect("upsert");
+    let upsert = ScheduleUpsertParams {
+        spec: &spec,
+        next_run_at: first,
+        declared_for: LEASE,
+    };
+    let stored = backend.schedule_upsert(upsert).await.expect("upsert");
     assert_eq!((stored.next_run_at, stored.last_run_at), (first, None));
+    let advance = || ScheduleAdvanceParams {
+        id: "nightly",
+        expected_next: first,
+        next_run_at: second,
+        jobs: vec![job("report")],
+    };
     let (a, b) = tokio::join!(
-        backend.schedule_advance("nightly", first, second, vec![job("report")]),
-        backend.schedule_advance("nightly", first, second, vec![job("report")]),
+        backend.schedule_advance(advance()),
+        backend.schedule_advance(advance()),
     );
     assert_eq!(
         [a.expect("advance"), b.expect("advance")]
@@ -301,7 +336,7 @@ async fn schedules_are_stored_and_ticked_once() {
     assert_eq!(backend.len(), 1, "one job for the tick");
     let listed = backend.schedule_list().await.expect("list");
     assert_eq!(listed[0].next_run_at, second);
-    assert!(backend.schedule_remove("nightly").await.expect("remove"));
+    assert!(backend.schedule_remove(ScheduleRemoveParams { id: "nightly" }).await.expect("remove"));
     assert!(backend.schedule_list().await.expect("list").is_empty());
 }
 
@@ -313,8 +348,7 @@ async fn producers_and_a_consumer_agree_on_every_job() {
             let backend = backend.clone();
             tokio::spawn(async move {
                 for _ in 0..250 {
-                    backend
-                        .job_insert_many(vec![job("a"), job("a")], InsertMode::Wait)
+                    insert(&backend, vec![job("a"), job("a")], InsertMode::Wait)
                         .await
                         .expect("stored");
                 }
@@ -329,17 +363,13 @@ async fn producers_and_a_consumer_agree_on_every_job() {
             continue;
         }
         done += batch.jobs.len();
-        let completions = batch
+        let transitions = batch
             .jobs
             .iter()
-            .map(|job| Completion {
-                id: job.id,
-                attempt: job.attempt,
-                outcome: Outcome::Completed,
-            })
+            .map(|job| to(job.id, job.attempt, JobState::Completed))
             .collect();
         backend
-            .job_complete_many(completions)
+            .job_complete_many(JobCompleteManyParams { transitions })
             .await
             .expect("complete");
     }

@@ -23,6 +23,7 @@ mod wait;
 
 pub use self::probe::{Probe, Run};
 pub use self::wait::{PATIENCE, eventually, wait_for_state};
+pub use crate::worker::outcome::{Outcome, WORKER_LOST, rescue};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -86,8 +86,13 @@ impl WorkerBuilder {
         self
     }
 
-    /// How long running jobs may take to finish at shutdown before their
-    /// cancellation fires (default 30 s).
+    /// The whole budget of a graceful shutdown (default 30 s), as .NET's
+    /// `HostOptions.ShutdownTimeout`: running jobs may finish until a fifth
+    /// of it is left (at most 2 s); then their cancellation fires, those
+    /// still running are dropped half-way through that rest and returned to
+    /// their queues, and the outcomes are written in the last part. So
+    /// `shutdown()` returns within this, and a process manager that kills
+    /// the process after it finds every outcome written.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
         self
@@ -152,6 +157,20 @@ impl WorkerBuilder {
     pub fn misfire_threshold(mut self, threshold: Duration) -> Self {
         self.config.misfire_threshold =
             chrono::Duration::from_std(threshold).unwrap_or(chrono::Duration::MAX);
+        self
+    }
+
+    /// How long `Completed` jobs are kept before the leader prunes them
+    /// (default 24 h).
+    pub fn retention_completed(mut self, retention: Duration) -> Self {
+        self.config.retention_completed = retention;
+        self
+    }
+
+    /// How long `Dead` and `Cancelled` jobs are kept before the leader
+    /// prunes them (default 7 days).
+    pub fn retention_failed(mut self, retention: Duration) -> Self {
+        self.config.retention_failed = retention;
         self
     }
 

@@ -9,20 +9,23 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::backend::{Backend, Completion};
+use crate::backend::{Backend, JobCompleteManyParams, JobTransition};
 use crate::worker::backoff::ErrorBackoff;
 
 /// Runs until every sender is dropped and the channel is drained.
 pub(crate) async fn run(
     backend: Arc<dyn Backend>,
-    mut completions: mpsc::UnboundedReceiver<Completion>,
+    mut completions: mpsc::UnboundedReceiver<JobTransition>,
     batch: usize,
 ) {
     let mut buffer = Vec::with_capacity(batch);
     let mut backoff = ErrorBackoff::default();
     while completions.recv_many(&mut buffer, batch).await > 0 {
         loop {
-            match backend.job_complete_many(buffer.clone()).await {
+            let params = JobCompleteManyParams {
+                transitions: buffer.clone(),
+            };
+            match backend.job_complete_many(params).await {
                 Ok(()) => {
                     backoff.succeeded();
                     break;

@@ -24,9 +24,15 @@ pub const DEFAULT_FETCH_BATCH: usize = 1_000;
 pub const DEFAULT_PREFETCH_HORIZON: Duration = Duration::from_millis(100);
 /// The most completions written in one batch.
 pub const DEFAULT_COMPLETION_BATCH: usize = 1_000;
-/// How long a job may take to wind down once its cancellation fired at
-/// shutdown, before it is dropped and returned to the queue.
-pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(1);
+/// The most a shutdown keeps back, at the end of its budget, for jobs to
+/// wind down once their cancellation fired, and again for writing the
+/// outcomes: a tenth of the budget each, at most this.
+pub const MAX_SHUTDOWN_RESERVE: Duration = Duration::from_secs(1);
+/// How long `Completed` jobs are kept before the leader prunes them.
+pub const DEFAULT_RETENTION_COMPLETED: Duration = Duration::from_secs(24 * 3600);
+/// How long `Dead` and `Cancelled` jobs are kept before the leader prunes
+/// them.
+pub const DEFAULT_RETENTION_FAILED: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a leader's term lasts unless renewed.
 pub const DEFAULT_LEADER_TTL: Duration = Duration::from_secs(15);
 /// How long a backend error pauses a loop before it tries again (doubling up
@@ -39,7 +45,6 @@ pub const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct WorkerConfig {
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) cancel_grace: Duration,
     pub(crate) leader_ttl: Duration,
     pub(crate) lease: Duration,
     pub(crate) heartbeat_interval: Duration,
@@ -50,13 +55,14 @@ pub(crate) struct WorkerConfig {
     pub(crate) prefetch_horizon: Duration,
     pub(crate) completion_batch: usize,
     pub(crate) misfire_threshold: chrono::Duration,
+    pub(crate) retention_completed: Duration,
+    pub(crate) retention_failed: Duration,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            cancel_grace: DEFAULT_CANCEL_GRACE,
             leader_ttl: DEFAULT_LEADER_TTL,
             lease: DEFAULT_LEASE,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
@@ -67,11 +73,25 @@ impl Default for WorkerConfig {
             prefetch_horizon: DEFAULT_PREFETCH_HORIZON,
             completion_batch: DEFAULT_COMPLETION_BATCH,
             misfire_threshold: crate::cron::DEFAULT_MISFIRE_THRESHOLD,
+            retention_completed: DEFAULT_RETENTION_COMPLETED,
+            retention_failed: DEFAULT_RETENTION_FAILED,
         }
     }
 }
 
 impl WorkerConfig {
+    /// The share of the shutdown budget kept for each of its last two
+    /// steps: letting cancelled jobs wind down, then writing outcomes.
+    pub(crate) fn shutdown_reserve(&self) -> Duration {
+        (self.shutdown_timeout / 10).min(MAX_SHUTDOWN_RESERVE)
+    }
+
+    /// How long a job may wind down once its cancellation fired at
+    /// shutdown, before it is dropped and returned to its queue.
+    pub(crate) fn cancel_grace(&self) -> Duration {
+        self.shutdown_reserve()
+    }
+
     /// Checks the settings against each other.
     pub(crate) fn validate(&self) -> Result<(), crate::BuildError> {
         let invalid = |message: String| Err(crate::BuildError::InvalidSetting(message));

@@ -19,10 +19,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::backend::{Completion, FetchedJob, Outcome};
+use crate::backend::{FetchedJob, JobTransition, RunningAttempt, after};
 use crate::registry::{Invocation, JobDefinition};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
+use crate::worker::outcome::{self, Outcome};
 use crate::worker::queue::LocalQueue;
 use crate::{AttemptError, JobContext, JobError, JobErrorKind};
 
@@ -37,34 +38,50 @@ enum RunEnd {
 
 /// One slot of `queue`: runs buffered jobs one after another until the
 /// queue closes.
+///
+/// Every claimed job gets an outcome, whatever happens: should anything
+/// between the run and its outcome panic (the run's own panics are caught
+/// and counted as failed attempts in [`run`]), the job is released and the
+/// slot carries on, instead of dying and leaving the job `Running` under
+/// leases the heartbeat would renew for ever.
 pub(crate) async fn run_slot(
     shared: Arc<WorkerShared>,
     queue: Arc<LocalQueue>,
     slot: usize,
-    completions: mpsc::UnboundedSender<Completion>,
+    completions: mpsc::UnboundedSender<JobTransition>,
     interrupt: CancellationToken,
 ) {
     while let Some(job) = queue.take().await {
+        let run = RunningAttempt {
+            id: job.id,
+            attempt: job.attempt,
+        };
         let Some((definition, counters)) = queue.kind(&job.kind) else {
             // the producer only buffers known kinds
-            let _ = completions.send(Completion {
-                id: job.id,
-                attempt: job.attempt,
-                outcome: Outcome::Release,
-            });
+            let _ = completions.send(Outcome::Release.into_transition(run));
             queue.slot_freed();
             continue;
         };
         let started = Instant::now();
-        let completion =
-            execute(&shared, &queue, slot, definition, job, counters, &interrupt).await;
+        let execution = execute(&shared, &queue, slot, definition, job, counters, &interrupt);
+        let transition = match AssertUnwindSafe(execution).catch_unwind().await {
+            Ok(transition) => transition,
+            Err(payload) => {
+                tracing::error!(
+                    job.id = run.id.get(),
+                    panic = %panic_message(payload),
+                    "the worker failed while ending a run; the job goes back to its queue"
+                );
+                Outcome::Release.into_transition(run)
+            }
+        };
         // the completer outlives every slot, so a send cannot fail
-        let _ = completions.send(completion);
+        let _ = completions.send(transition);
         queue.end_run(slot, started.elapsed());
     }
 }
 
-/// Runs `job` to its end and returns the completion to record.
+/// Runs `job` to its end and returns what to record.
 async fn execute(
     shared: &WorkerShared,
     queue: &LocalQueue,
@@ -73,7 +90,7 @@ async fn execute(
     job: FetchedJob,
     counters: &JobCounters,
     interrupt: &CancellationToken,
-) -> Completion {
+) -> JobTransition {
     let token = CancellationToken::new();
     let context = JobContext::with_names(
         job.id,
@@ -96,11 +113,10 @@ async fn execute(
         .instrument(span.clone())
         .await;
     let outcome = span.in_scope(|| outcome_of(definition, &job, end, counters));
-    Completion {
+    outcome.into_transition(RunningAttempt {
         id: job.id,
         attempt: job.attempt,
-        outcome,
-    }
+    })
 }
 
 async fn run(
@@ -139,10 +155,10 @@ async fn run(
         }
         () = interrupt.cancelled() => {}
     }
-    // Shutdown ran past its timeout: ask the job to stop, give it a moment to
-    // wind down, then put it back untouched.
+    // Shutdown is near the end of its budget: ask the job to stop, give it
+    // a moment to wind down, then put it back untouched.
     token.cancel();
-    match tokio::time::timeout(shared.config.cancel_grace, &mut run).await {
+    match tokio::time::timeout(shared.config.cancel_grace(), &mut run).await {
         Ok(Ok(Ok(()))) => RunEnd::Returned(Ok(())),
         _ => RunEnd::Interrupted,
     }
@@ -194,7 +210,7 @@ fn outcome_of(
             JobErrorKind::Snooze(delay) => {
                 tracing::info!(?delay, "job snoozed");
                 return Outcome::Snooze {
-                    at: now + chrono_delay(delay),
+                    at: after(now, delay),
                 };
             }
             JobErrorKind::Cancel => {
@@ -220,22 +236,23 @@ fn outcome_of(
         RunEnd::TimedOut(limit) => format!("timed out after {limit:?}"),
     };
     counters.failed.increment(1);
-    if job.attempt >= job.max_attempts {
-        counters.dead.increment(1);
-        tracing::error!(error = %failure, attempts = job.attempt, "job failed on its last attempt; it is dead");
-        return Outcome::Dead {
-            error: error(failure),
-        };
+    let outcome = outcome::failure(
+        &definition.retry,
+        job.attempt,
+        job.max_attempts,
+        error(failure.clone()),
+        now,
+    );
+    match &outcome {
+        Outcome::Dead { .. } => {
+            counters.dead.increment(1);
+            tracing::error!(error = %failure, attempts = job.attempt, "job failed on its last attempt; it is dead");
+        }
+        Outcome::Retry { at, .. } => {
+            counters.retried.increment(1);
+            tracing::warn!(error = %failure, retry_at = %at, "job failed; it will be retried");
+        }
+        _ => {}
     }
-    let delay = definition.retry.delay(job.attempt);
-    counters.retried.increment(1);
-    tracing::warn!(error = %failure, ?delay, "job failed; it will be retried");
-    Outcome::Retry {
-        at: now + chrono_delay(delay),
-        error: error(failure),
-    }
-}
-
-fn chrono_delay(delay: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+    outcome
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::{JobHeartbeatParams, JobProgressManyParams};
 use crate::worker::WorkerShared;
 
 /// Runs until `stop` fires.
@@ -25,11 +26,11 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
         if running.is_empty() {
             continue;
         }
-        match shared
-            .backend
-            .job_heartbeat(&running, shared.config.lease)
-            .await
-        {
+        let params = JobHeartbeatParams {
+            running: &running,
+            lease: shared.config.lease,
+        };
+        match shared.backend.job_heartbeat(params).await {
             Ok(gone) => {
                 for id in gone {
                     tracing::info!(
@@ -52,7 +53,10 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
             queue.progress_changes(&mut progress);
         }
         if !progress.is_empty() {
-            if let Err(error) = shared.backend.job_progress_many(&progress).await {
+            let params = JobProgressManyParams {
+                reports: &progress,
+            };
+            if let Err(error) = shared.backend.job_progress_many(params).await {
                 tracing::debug!(%error, jobs = progress.len(), "could not record job progress");
             }
         }

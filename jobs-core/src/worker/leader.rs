@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::{LeaderElectParams, LeaderResignParams};
 use crate::worker::WorkerShared;
 
 /// Runs until `stop` fires, publishing whether this worker leads.
@@ -23,7 +24,11 @@ pub(crate) async fn run(
             () = stop.cancelled() => break,
             _ = interval.tick() => {}
         }
-        let leads = match shared.backend.leader_elect(&shared.id, ttl).await {
+        let params = LeaderElectParams {
+            worker_id: &shared.id,
+            ttl,
+        };
+        let leads = match shared.backend.leader_elect(params).await {
             Ok(leads) => leads,
             Err(error) => {
                 tracing::warn!(%error, "leader election failed; acting as a follower until it succeeds");
@@ -41,19 +46,11 @@ pub(crate) async fn run(
     }
     if *is_leader.borrow() {
         is_leader.send_replace(false);
-        if let Err(error) = shared.backend.leader_resign(&shared.id).await {
+        let params = LeaderResignParams {
+            worker_id: &shared.id,
+        };
+        if let Err(error) = shared.backend.leader_resign(params).await {
             tracing::warn!(%error, "could not resign leadership; it lapses when its term ends");
         }
-    }
-}
-
-/// Waits until this worker leads (or `stop` fires; then returns `false`).
-pub(crate) async fn wait_for_leadership(
-    is_leader: &mut watch::Receiver<bool>,
-    stop: &CancellationToken,
-) -> bool {
-    tokio::select! {
-        result = is_leader.wait_for(|leads| *leads) => result.is_ok(),
-        () = stop.cancelled() => false,
     }
 }

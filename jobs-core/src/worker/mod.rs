@@ -16,6 +16,7 @@ mod executor;
 mod heartbeat;
 mod leader;
 mod maintenance;
+pub(crate) mod outcome;
 pub mod metrics;
 mod producer;
 mod queue;
@@ -26,9 +27,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -255,42 +258,67 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     tracing::info!(worker = %shared.id, kinds = shared.kinds.len(), "worker started");
 
     stop.cancelled().await;
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(shared.config.shutdown_timeout)
+        .unwrap_or_else(|| now + FAR_AWAY);
+    shut_down(&shared, producers, [scheduler, maintenance], slots, interrupt, deadline).await;
+    // the completer ends once the slots and producers dropped their senders
+    // and it has written what they sent
+    let mut completer = completer;
+    if tokio::time::timeout_at(deadline, &mut completer).await.is_err() {
+        completer.abort();
+        tracing::error!(
+            "could not record every job outcome within the shutdown timeout; the rescuer will return those jobs"
+        );
+    }
+    last.cancel();
+    // resigning the leadership is a courtesy (a term left to lapse is taken
+    // over all the same), so it gets what is left of the budget and no more
+    let deadline = deadline.max(Instant::now() + LAST_WORDS);
+    for task in [heartbeat, leader] {
+        join_until(task, deadline).await;
+    }
+    tracing::info!(worker = %shared.id, "worker stopped");
+}
+
+/// How long the heartbeat and the leader task get to finish once a
+/// shutdown has spent its budget.
+const LAST_WORDS: Duration = Duration::from_millis(50);
+
+/// A deadline for a budget too large to add to the clock: never reached.
+const FAR_AWAY: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// The steps of a shutdown up to writing the outcomes, within the budget:
+/// stop fetching, let runs finish until two reserves are left, then fire
+/// their cancellation and give them one reserve to wind down before they
+/// are dropped (their jobs are released).
+async fn shut_down(
+    shared: &WorkerShared,
+    producers: Vec<JoinHandle<()>>,
+    leader_tasks: [JoinHandle<()>; 2],
+    slots: TaskTracker,
+    interrupt: CancellationToken,
+    deadline: Instant,
+) {
     tracing::info!(worker = %shared.id, running = shared.running(), "worker shutting down");
-    for task in producers.into_iter().chain([scheduler, maintenance]) {
-        join_quietly(task).await;
+    let reserve = shared.config.shutdown_reserve();
+    let runs_end = deadline.checked_sub(reserve * 2).unwrap_or(deadline);
+    for task in producers.into_iter().chain(leader_tasks) {
+        join_until(task, runs_end).await;
     }
     // The producers closed their queues and gave the buffered jobs back;
     // each slot ends once its run does.
     slots.close();
-    if tokio::time::timeout(shared.config.shutdown_timeout, slots.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(runs_end, slots.wait()).await.is_err() {
         tracing::warn!(
             running = shared.running(),
             timeout = ?shared.config.shutdown_timeout,
-            "jobs still running after the shutdown timeout; cancelling them and returning them to their queues"
+            "jobs still running near the end of the shutdown timeout; cancelling them and returning them to their queues"
         );
         interrupt.cancel();
         slots.wait().await;
     }
-    // Every slot has sent its completion and dropped its sender, so the
-    // completer ends once it has written them; if the backend stays away,
-    // the jobs' leases run out and the rescuer returns them.
-    let mut completer = completer;
-    if tokio::time::timeout(shared.config.shutdown_timeout, &mut completer)
-        .await
-        .is_err()
-    {
-        completer.abort();
-        tracing::error!(
-            "could not record every job outcome before shutting down; the rescuer will return those jobs"
-        );
-    }
-    last.cancel();
-    join_quietly(heartbeat).await;
-    join_quietly(leader).await;
-    tracing::info!(worker = %shared.id, "worker stopped");
 }
 
 /// Waits until the backend's check passes; `false` if stopped first.
@@ -311,10 +339,16 @@ async fn backend_usable(shared: &WorkerShared, stop: &CancellationToken) -> bool
     }
 }
 
-async fn join_quietly(task: JoinHandle<()>) {
-    if let Err(error) = task.await {
-        if error.is_panic() {
+/// Waits for `task` until `deadline`, then aborts it.
+async fn join_until(mut task: JoinHandle<()>, deadline: Instant) {
+    match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(Err(error)) if error.is_panic() => {
             tracing::error!(%error, "a worker task panicked");
+        }
+        Ok(_) => {}
+        Err(_elapsed) => {
+            task.abort();
+            tracing::debug!("a worker task did not stop within the shutdown timeout; aborted");
         }
     }
 }

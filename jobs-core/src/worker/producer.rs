@@ -15,9 +15,10 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{Completion, FetchRequest, FetchedJob, Outcome};
+use crate::backend::{FetchedJob, JobFetchParams, JobTransition, RunningAttempt};
 use crate::worker::WorkerShared;
 use crate::worker::backoff::ErrorBackoff;
+use crate::worker::outcome::Outcome;
 use crate::worker::queue::{LocalQueue, Pace};
 
 /// The first pause before looking again at a job due already but not
@@ -28,7 +29,7 @@ const MIN_OVERDUE_PAUSE: Duration = Duration::from_millis(1);
 pub(crate) struct Producer {
     pub(crate) shared: Arc<WorkerShared>,
     pub(crate) queue: Arc<LocalQueue>,
-    pub(crate) completions: mpsc::UnboundedSender<Completion>,
+    pub(crate) completions: mpsc::UnboundedSender<JobTransition>,
     /// Stop fetching.
     pub(crate) stop: CancellationToken,
 }
@@ -64,7 +65,7 @@ impl Producer {
                 }
             };
             wakeup.mark_seen();
-            let request = FetchRequest {
+            let request = JobFetchParams {
                 queue: &queue.name,
                 kinds: &self.shared.kinds,
                 limit,
@@ -122,11 +123,11 @@ impl Producer {
 
     /// Returns a claimed job untouched.
     fn give_back(&self, job: &FetchedJob) {
-        let _ = self.completions.send(Completion {
+        let run = RunningAttempt {
             id: job.id,
             attempt: job.attempt,
-            outcome: Outcome::Release,
-        });
+        };
+        let _ = self.completions.send(Outcome::Release.into_transition(run));
     }
 
     /// Sleeps; returns `true` if `stop` fired first.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::backend::FetchedJob;
+use crate::backend::{FetchedJob, ProgressReport, RunningAttempt};
 use crate::registry::JobDefinition;
 use crate::worker::metrics::JobCounters;
 use crate::{JobContext, JobId};
@@ -28,8 +28,7 @@ pub(crate) struct Kind {
 
 /// The run in one slot.
 struct Run {
-    id: JobId,
-    attempt: u32,
+    run: RunningAttempt,
     /// A clone of the run's context: its cancellation and its progress.
     context: JobContext,
     /// The progress last written to the store.
@@ -225,8 +224,10 @@ impl LocalQueue {
     pub(crate) fn start_run(&self, slot: usize, context: &JobContext) {
         if let Some(slot) = self.slots.get(slot) {
             *lock(&slot.run) = Some(Run {
-                id: context.id(),
-                attempt: context.attempt(),
+                run: RunningAttempt {
+                    id: context.id(),
+                    attempt: context.attempt(),
+                },
                 context: context.clone(),
                 reported: None,
             });
@@ -257,23 +258,29 @@ impl LocalQueue {
     // ---- the heartbeat's side ---------------------------------------------
 
     /// Every claimed attempt: running in a slot or buffered.
-    pub(crate) fn leased(&self, into: &mut Vec<(JobId, u32)>) {
+    pub(crate) fn leased(&self, into: &mut Vec<RunningAttempt>) {
         for slot in &self.slots {
             if let Some(run) = lock(&slot.run).as_ref() {
-                into.push((run.id, run.attempt));
+                into.push(run.run);
             }
         }
-        into.extend(lock(&self.buffer).iter().map(|job| (job.id, job.attempt)));
+        into.extend(lock(&self.buffer).iter().map(|job| RunningAttempt {
+            id: job.id,
+            attempt: job.attempt,
+        }));
     }
 
     /// The progress runs reported since the last call, taken as written.
-    pub(crate) fn progress_changes(&self, into: &mut Vec<(JobId, u32, f32)>) {
+    pub(crate) fn progress_changes(&self, into: &mut Vec<ProgressReport>) {
         for slot in &self.slots {
             if let Some(run) = lock(&slot.run).as_mut() {
                 let current = run.context.progress();
                 if current != run.reported {
                     if let Some(progress) = current {
-                        into.push((run.id, run.attempt, progress));
+                        into.push(ProgressReport {
+                            run: run.run,
+                            progress,
+                        });
                     }
                     run.reported = current;
                 }
@@ -287,7 +294,7 @@ impl LocalQueue {
     pub(crate) fn cancel(&self, id: JobId) -> bool {
         for slot in &self.slots {
             if let Some(run) = lock(&slot.run).as_ref() {
-                if run.id == id {
+                if run.run.id == id {
                     run.context.cancellation_token().cancel();
                     return true;
                 }

@@ -1,10 +1,18 @@
-//! On the leader: turns cron ticks into jobs.
+//! Recurring schedules: every worker declares the ones its binary links,
+//! and the leader turns the due ticks of every stored schedule into jobs.
 //!
-//! Each declared schedule is stored with its next tick. When a tick is due,
-//! the scheduler plans the jobs per the misfire policy and advances the
-//! stored tick with a compare-and-set that inserts the jobs in the same
-//! step, so each tick yields one job even if two workers both think they
-//! lead for a moment.
+//! Declaring and ticking are apart on purpose. A worker stores its
+//! binary's schedules when it starts (the newest binary's definition wins,
+//! so a rolling deploy updates a schedule) and then keeps vouching for them
+//! while it runs; a stored schedule nobody vouches for is reported as
+//! orphaned. The leader ticks every stored schedule, from the definition
+//! stored with it (cron, zone, misfire policy and the job to enqueue), so
+//! no tick is lost whichever workers lead: one narrowed with `.only(..)`,
+//! or an old binary that does not know a schedule a new one added.
+//!
+//! A tick advances the stored next tick with a compare-and-set that
+//! inserts the jobs in the same step, so each tick yields one job even if
+//! two workers both think they lead for a moment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,19 +20,43 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{NewJob, ScheduleSpec};
+use crate::backend::{
+    NewJob, ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleSpec, ScheduleUpsertParams,
+    ScheduledJob, StoredSchedule,
+};
 use crate::cron::CronSchedule;
 use crate::registry::RecurringDefinition;
 use crate::worker::WorkerShared;
 use crate::worker::backoff::ErrorBackoff;
-use crate::worker::leader::wait_for_leadership;
 
-/// A declared schedule with its parsed expression.
+/// A schedule this binary declares, with its parsed expression.
 struct Declared {
-    definition: &'static RecurringDefinition,
+    spec: ScheduleSpec,
     schedule: CronSchedule,
+}
+
+/// Parsed expressions of stored schedules, by cron and zone.
+#[derive(Default)]
+struct Parsed {
+    by_expression: HashMap<(String, String), Option<CronSchedule>>,
+}
+
+impl Parsed {
+    fn get(&mut self, spec: &ScheduleSpec) -> Option<&CronSchedule> {
+        self.by_expression
+            .entry((spec.cron.clone(), spec.tz.clone()))
+            .or_insert_with(|| match CronSchedule::parse(&spec.cron, &spec.tz) {
+                Ok(schedule) => Some(schedule),
+                Err(error) => {
+                    tracing::error!(schedule = %spec.id, %error, "a stored recurring schedule does not parse; it is not ticked");
+                    None
+                }
+            })
+            .as_ref()
+    }
 }
 
 /// Runs until `stop` fires.
@@ -34,70 +66,72 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     let declared = parse_declared(&shared);
-    if declared.is_empty() {
-        return;
-    }
+    let ids: Vec<&str> = declared.iter().map(|entry| entry.spec.id.as_str()).collect();
+    let declare_every = shared.config.heartbeat_interval;
     let mut jumps = shared.clock.jumps();
-    let mut registered = false;
+    let mut parsed = Parsed::default();
+    let mut registered = declared.is_empty();
+    let mut next_declare = Instant::now() + declare_every;
     let mut backoff = ErrorBackoff::default();
     loop {
-        if !*is_leader.borrow() {
-            // a new term stores the schedules again: another binary may
-            // have changed them while this worker followed
-            registered = false;
-        }
-        if !wait_for_leadership(&mut is_leader, &stop).await {
-            return;
-        }
+        let mut pause = shared.config.scheduler_interval;
         if !registered {
             match register(&shared, &declared).await {
                 Ok(()) => registered = true,
                 Err(error) => {
-                    let pause = backoff.failed();
+                    pause = backoff.failed();
                     tracing::warn!(%error, ?pause, "could not store the recurring schedules; retrying");
-                    sleep_or_stop(pause, &stop).await;
-                    continue;
                 }
             }
+        } else if !ids.is_empty() && Instant::now() >= next_declare {
+            let params = ScheduleDeclareParams {
+                ids: &ids,
+                declared_for: shared.config.lease,
+            };
+            match shared.backend.schedule_declare(params).await {
+                Ok(()) => next_declare = Instant::now() + declare_every,
+                Err(error) => tracing::warn!(%error, "could not renew the declared recurring schedules"),
+            }
         }
-        let pause = match tick(&shared, &declared).await {
-            Ok(next) => {
-                backoff.succeeded();
-                let until_next = (next - shared.clock.now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO);
-                until_next.min(shared.config.scheduler_interval)
-            }
-            Err(error) => {
-                let pause = backoff.failed();
-                tracing::warn!(%error, ?pause, "recurring scheduler pass failed; retrying");
-                pause
-            }
-        };
+        if registered && *is_leader.borrow() {
+            pause = match tick(&shared, &mut parsed).await {
+                Ok(next) => {
+                    backoff.succeeded();
+                    let until_next = (next - shared.clock.now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO);
+                    until_next.min(pause)
+                }
+                Err(error) => {
+                    let pause = backoff.failed();
+                    tracing::warn!(%error, ?pause, "recurring scheduler pass failed; retrying");
+                    pause
+                }
+            };
+        }
+        if !ids.is_empty() {
+            pause = pause.min(next_declare.saturating_duration_since(Instant::now()));
+        }
+        let idle = registered && ids.is_empty() && !*is_leader.borrow();
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(pause) => {}
+            () = tokio::time::sleep(pause), if !idle => {}
             () = clock_jump(&mut jumps) => {}
             _ = is_leader.changed() => {}
         }
     }
 }
 
-fn parse_declared(shared: &WorkerShared) -> HashMap<&'static str, Declared> {
-    let mut declared = HashMap::new();
+fn parse_declared(shared: &WorkerShared) -> Vec<Declared> {
+    let mut declared = Vec::new();
     for &definition in &shared.schedules {
         // `#[recurring]` checks the expression at compile time; a failure
         // here means a hand-written definition, reported and skipped.
         match CronSchedule::parse(definition.cron, definition.tz) {
-            Ok(schedule) => {
-                declared.insert(
-                    definition.id,
-                    Declared {
-                        definition,
-                        schedule,
-                    },
-                );
-            }
+            Ok(schedule) => declared.push(Declared {
+                spec: spec_of(definition),
+                schedule,
+            }),
             Err(error) => {
                 tracing::error!(schedule = definition.id, %error, "invalid recurring schedule; skipped")
             }
@@ -106,95 +140,100 @@ fn parse_declared(shared: &WorkerShared) -> HashMap<&'static str, Declared> {
     declared
 }
 
-/// Stores every declared schedule and reports stored ones nobody declares.
-async fn register(
-    shared: &WorkerShared,
-    declared: &HashMap<&'static str, Declared>,
-) -> Result<(), crate::BoxError> {
+/// Stores every declared schedule, vouched for by this worker.
+async fn register(shared: &WorkerShared, declared: &[Declared]) -> Result<(), crate::BoxError> {
     let now = shared.clock.now();
-    for entry in declared.values() {
-        let spec = spec_of(entry.definition);
+    for entry in declared {
         let first = entry
             .schedule
             .next_after(now)
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        shared.backend.schedule_upsert(&spec, first).await?;
-    }
-    for stored in shared.backend.schedule_list().await? {
-        if !declared.contains_key(stored.spec.id.as_str()) {
-            tracing::warn!(
-                schedule = %stored.spec.id,
-                kind = %stored.spec.kind,
-                "a stored recurring schedule is declared by no job in this binary; it stays stored \
-                 (remove it with `client.remove_schedule(id)` if it is gone for good)"
-            );
-        }
+        let params = ScheduleUpsertParams {
+            spec: &entry.spec,
+            next_run_at: first,
+            declared_for: shared.config.lease,
+        };
+        shared.backend.schedule_upsert(params).await?;
     }
     Ok(())
 }
 
-/// Enqueues every due tick; returns when the next tick is due.
-async fn tick(
-    shared: &WorkerShared,
-    declared: &HashMap<&'static str, Declared>,
-) -> Result<DateTime<Utc>, crate::BoxError> {
+/// Enqueues every due tick of every stored schedule; returns when the next
+/// tick is due.
+async fn tick(shared: &WorkerShared, parsed: &mut Parsed) -> Result<DateTime<Utc>, crate::BoxError> {
     let now = shared.clock.now();
     let mut earliest = DateTime::<Utc>::MAX_UTC;
     for stored in shared.backend.schedule_list().await? {
-        let Some(entry) = declared.get(stored.spec.id.as_str()) else {
-            continue;
-        };
-        if stored.spec != spec_of(entry.definition) {
-            // another binary's version of this schedule; the next register
-            // (after a leadership change) will take ours
-            continue;
-        }
         if stored.next_run_at > now {
             earliest = earliest.min(stored.next_run_at);
             continue;
         }
-        let plan = entry.schedule.plan(
-            stored.next_run_at,
-            now,
-            entry.definition.misfire,
-            shared.config.misfire_threshold,
-        );
-        let next = plan.next_run_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let jobs: Vec<NewJob> = plan
-            .fire
-            .iter()
-            .map(|&tick| tick_job(entry.definition, tick))
-            .collect();
-        let fired = jobs.len();
-        if shared
-            .backend
-            .schedule_advance(&stored.spec.id, stored.next_run_at, next, jobs)
-            .await?
-        {
-            tracing::info!(schedule = %stored.spec.id, jobs = fired, next = %next, "recurring schedule ticked");
-        }
+        let Some(schedule) = parsed.get(&stored.spec) else {
+            continue;
+        };
+        let next = advance(shared, schedule, &stored, now).await?;
         earliest = earliest.min(next);
     }
     Ok(earliest)
 }
 
+/// Fires the due ticks of one schedule; returns its next tick.
+async fn advance(
+    shared: &WorkerShared,
+    schedule: &CronSchedule,
+    stored: &StoredSchedule,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, crate::BoxError> {
+    let spec = &stored.spec;
+    let plan = schedule.plan(
+        stored.next_run_at,
+        now,
+        spec.misfire,
+        shared.config.misfire_threshold,
+    );
+    let next = plan.next_run_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let jobs: Vec<NewJob> = plan
+        .fire
+        .iter()
+        .map(|&tick| tick_job(&spec.job, tick))
+        .collect();
+    let fired = jobs.len();
+    let params = ScheduleAdvanceParams {
+        id: &spec.id,
+        expected_next: stored.next_run_at,
+        next_run_at: next,
+        jobs,
+    };
+    if shared.backend.schedule_advance(params).await? {
+        tracing::info!(schedule = %spec.id, jobs = fired, next = %next, "recurring schedule ticked");
+    }
+    Ok(next)
+}
+
 fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
+    let job = definition.job;
     ScheduleSpec {
         id: definition.id.to_owned(),
-        kind: definition.job.name.to_owned(),
         cron: definition.cron.to_owned(),
         tz: definition.tz.to_owned(),
+        misfire: definition.misfire,
+        job: ScheduledJob {
+            kind: job.name.to_owned(),
+            queue: job.queue.to_owned(),
+            args: "{}".to_owned(),
+            priority: job.priority,
+            max_attempts: job.retry.max_attempts(),
+        },
     }
 }
 
-fn tick_job(definition: &RecurringDefinition, tick: DateTime<Utc>) -> NewJob {
-    let job = definition.job;
+fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
     NewJob {
-        kind: job.name.into(),
-        queue: job.queue.into(),
-        args: "{}".to_owned(),
+        kind: job.kind.clone().into(),
+        queue: job.queue.clone().into(),
+        args: job.args.clone(),
         priority: job.priority,
-        max_attempts: job.retry.max_attempts(),
+        max_attempts: job.max_attempts,
         scheduled_at: Some(tick),
         unique_key: None,
     }
@@ -208,12 +247,5 @@ async fn clock_jump(jumps: &mut Option<watch::Receiver<DateTime<Utc>>>) {
             }
         }
         None => std::future::pending().await,
-    }
-}
-
-async fn sleep_or_stop(pause: Duration, stop: &CancellationToken) {
-    tokio::select! {
-        () = stop.cancelled() => {}
-        () = tokio::time::sleep(pause) => {}
     }
 }

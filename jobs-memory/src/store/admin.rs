@@ -117,7 +117,7 @@ impl Store {
             job.state = JobState::Cancelled;
             job.set_until(Some(now));
         });
-        self.prune_inline(now);
+        self.prune_over_limit();
         true
     }
 

@@ -1,36 +1,114 @@
-//! What the leader runs: maintenance (rescuing expired leases, pruning
-//! finished jobs) and the cron ticks.
+//! What the leader asks of the store: the running jobs whose lease
+//! expired and the transitions chosen for them, pruning, the leadership
+//! itself, and the schedules' ticks.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jobs_core::AttemptError;
-use jobs_core::JobState;
-use jobs_core::backend::{MaintenanceReport, NewJob, ScheduleSpec, StoredSchedule};
+use jobs_core::backend::{
+    ExpiredJob, JobPruneParams, JobTransition, NewJob, RunningAttempt, ScheduleSpec,
+    StoredSchedule, after,
+};
 
-use super::{Room, Store, WORKER_LOST, decrement};
+use super::{Room, Store, apply, decrement};
 use crate::job::Job;
-use crate::table::Slot;
 
 impl Store {
-    /// Rescues running jobs whose lease expired and prunes finished jobs.
-    pub(crate) fn maintain(&mut self, now: DateTime<Utc>) -> MaintenanceReport {
-        let expired: Vec<Slot> = self
+    /// Running jobs whose lease ended by `now`, the longest expired first.
+    pub(crate) fn expired(&self, limit: usize, now: DateTime<Utc>) -> Vec<ExpiredJob> {
+        let mut expired: Vec<(DateTime<Utc>, ExpiredJob)> = self
             .running
             .iter()
-            .filter_map(|&id| self.jobs.slot_of(id))
-            .filter(|&slot| {
-                self.jobs
-                    .at(slot)
-                    .and_then(Job::lease_until)
-                    .is_some_and(|until| until <= now)
+            .filter_map(|&id| self.jobs.get(id))
+            .filter_map(|job| {
+                let until = job.lease_until().filter(|&until| until <= now)?;
+                Some((until, self.expired_job(job)))
             })
             .collect();
-        for &slot in &expired {
-            self.transition(slot, now, |job| rescue(job, now));
+        expired.sort_by_key(|(until, job)| (*until, job.run.id));
+        expired
+            .into_iter()
+            .take(limit)
+            .map(|(_, job)| job)
+            .collect()
+    }
+
+    fn expired_job(&self, job: &Job) -> ExpiredJob {
+        ExpiredJob {
+            run: RunningAttempt {
+                id: jobs_core::JobId::new(job.id),
+                attempt: job.attempt,
+            },
+            kind: String::from(&**self.kinds.name(job.kind)),
+            max_attempts: job.max_attempts,
+            worker_id: None,
         }
-        self.prune_inline(now);
-        MaintenanceReport {
-            rescued: expired.len() as u64,
-            pruned: std::mem::take(&mut self.pruned_unreported),
+    }
+
+    /// Applies each transition whose job is still `Running` at that attempt
+    /// with its lease expired; returns how many applied.
+    pub(crate) fn rescue_many(&mut self, transitions: Vec<JobTransition>, now: DateTime<Utc>) -> u64 {
+        let mut rescued = 0;
+        for transition in transitions {
+            let Some(slot) = self.running_slot(transition.run) else {
+                continue;
+            };
+            let expired = self
+                .jobs
+                .at(slot)
+                .and_then(Job::lease_until)
+                .is_some_and(|until| until <= now);
+            if expired {
+                self.transition(slot, now, |job| apply(job, transition, now));
+                rescued += 1;
+            }
+        }
+        self.prune_over_limit();
+        rescued
+    }
+
+    /// Deletes finished jobs past the cut-offs, at most `limit`.
+    pub(crate) fn prune(&mut self, params: JobPruneParams) -> u64 {
+        let queues = &mut self.queues;
+        self.retention.prune_before(&mut self.jobs, params, |job| {
+            if let Some(index) = queues.get_mut(job.queue as usize) {
+                decrement(&mut index.counts, job.state);
+            }
+        })
+    }
+
+    /// Deletes the oldest finished jobs while more than `max_finished` are
+    /// kept, so memory stays bounded under any throughput.
+    pub(super) fn prune_over_limit(&mut self) {
+        let queues = &mut self.queues;
+        self.retention
+            .prune_over(&mut self.jobs, self.config.max_finished, |job| {
+                if let Some(index) = queues.get_mut(job.queue as usize) {
+                    decrement(&mut index.counts, job.state);
+                }
+            });
+    }
+
+    /// Grants or renews `worker`'s term unless another holds an unexpired
+    /// one. Returns whether `worker` leads.
+    pub(crate) fn leader_elect(&mut self, worker: &str, ttl: Duration, now: DateTime<Utc>) -> bool {
+        match &self.leader {
+            Some((holder, until)) if &**holder != worker && *until > now => false,
+            _ => {
+                self.leader = Some((Box::from(worker), after(now, ttl)));
+                true
+            }
+        }
+    }
+
+    /// Ends `worker`'s term if it holds it.
+    pub(crate) fn leader_resign(&mut self, worker: &str) {
+        if self
+            .leader
+            .as_ref()
+            .is_some_and(|(holder, _)| &**holder == worker)
+        {
+            self.leader = None;
         }
     }
 
@@ -38,8 +116,13 @@ impl Store {
         &mut self,
         spec: &ScheduleSpec,
         next_run_at: DateTime<Utc>,
+        declared_until: DateTime<Utc>,
     ) -> StoredSchedule {
-        self.schedules.upsert(spec, next_run_at)
+        self.schedules.upsert(spec, next_run_at, declared_until)
+    }
+
+    pub(crate) fn schedule_declare(&mut self, ids: &[&str], declared_until: DateTime<Utc>) {
+        self.schedules.declare(ids, declared_until);
     }
 
     pub(crate) fn schedule_list(&self) -> Vec<StoredSchedule> {
@@ -68,33 +151,5 @@ impl Store {
 
     pub(crate) fn schedule_remove(&mut self, id: &str) -> bool {
         self.schedules.remove(id)
-    }
-    /// Prunes what retention asks for now; counted in the next report.
-    pub(super) fn prune_inline(&mut self, now: DateTime<Utc>) {
-        let queues = &mut self.queues;
-        self.pruned_unreported += self
-            .retention
-            .prune(&mut self.jobs, &self.config, now, |job| {
-                if let Some(index) = queues.get_mut(job.queue as usize) {
-                    decrement(&mut index.counts, job.state);
-                }
-            });
-    }
-}
-
-/// Sets the state of a running job whose lease expired: its attempt failed.
-fn rescue(job: &mut Job, now: DateTime<Utc>) {
-    job.push_error(AttemptError {
-        attempt: job.attempt,
-        message: WORKER_LOST.to_owned(),
-        at: now,
-    });
-    if job.attempt < job.max_attempts {
-        job.state = JobState::Retryable;
-        job.scheduled_at = now;
-        job.set_until(None);
-    } else {
-        job.state = JobState::Dead;
-        job.set_until(Some(now));
     }
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::backend::{InsertMode, NewJob};
+use crate::backend::{InsertMode, JobInsertManyParams, NewJob};
 use crate::testing::jobs::{big_payload, record, typed};
 use crate::testing::{Env, wait_for_state};
 use crate::{EnqueueError, JobState};
@@ -25,10 +25,10 @@ pub async fn undecodable_arguments_go_dead_and_can_be_retried(env: Env) {
     // as if `typed` changed its argument types after this job was stored
     let ids = env
         .backend
-        .job_insert_many(
-            vec![raw_job(typed::NAME, r#"{"count":"seven","label":"x"}"#)],
-            InsertMode::Try,
-        )
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![raw_job(typed::NAME, r#"{"count":"seven","label":"x"}"#)],
+            mode: InsertMode::Try,
+        })
         .await
         .unwrap();
     let id = ids[0];
@@ -67,10 +67,10 @@ pub async fn undecodable_arguments_go_dead_and_can_be_retried(env: Env) {
 pub async fn unknown_kind_stays_available(env: Env) {
     let ids = env
         .backend
-        .job_insert_many(
-            vec![raw_job("conformance_no_such_job", "{}")],
-            InsertMode::Try,
-        )
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![raw_job("conformance_no_such_job", "{}")],
+            mode: InsertMode::Try,
+        })
         .await
         .unwrap();
     let unknown = ids[0];

@@ -40,7 +40,7 @@ async fn caught_up(env: &Env, id: &str, clock: &ManualClock) {
             let stored = client.schedules().await.unwrap();
             stored
                 .iter()
-                .any(|s| s.spec.id == id && s.next_run_at > now)
+                .any(|s| s.id == id && s.next_run_at > now)
         }
     })
     .await;
@@ -262,7 +262,7 @@ pub async fn removed_schedule_is_forgotten(env: Env) {
     assert!(env.client.remove_schedule(every_minute::ID).await.unwrap());
     let stored = env.client.schedules().await.unwrap();
     assert!(
-        stored.iter().all(|s| s.spec.id != every_minute::ID),
+        stored.iter().all(|s| s.id != every_minute::ID),
         "{stored:?}"
     );
     assert!(!env.client.remove_schedule(every_minute::ID).await.unwrap());

@@ -125,7 +125,6 @@ fn random_operations_keep_every_invariant() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
         let mut store = store(40);
         store.config.max_finished = 15;
-        store.config.retention_completed = Duration::from_secs(40);
         let mut now = t(0);
         let mut claimed: Vec<(JobId, u32)> = Vec::new();
         for _ in 0..400 {
@@ -175,9 +174,9 @@ fn random_operations_keep_every_invariant() {
                 _ => {
                     now += TimeDelta::seconds(rng.below(15) as i64);
                     if rng.below(2) == 0 {
-                        store.heartbeat(&claimed, LEASE, now);
+                        store.heartbeat(&runs(&claimed), LEASE, now);
                     }
-                    store.maintain(now);
+                    maintain_with(&mut store, now, (Duration::from_secs(40), RETENTION.1));
                 }
             }
             store.check();

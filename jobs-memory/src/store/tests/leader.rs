@@ -9,32 +9,31 @@ fn maintain_rescues_expired_leases() {
     last_try.max_attempts = 1;
     let ids = insert(&mut store, vec![job("a"), last_try, job("a")], t(0));
     fetch(&mut store, 2, t(0));
-    assert_eq!(store.maintain(t(29)).rescued, 0, "leases run to t(30)");
-    assert_eq!(store.maintain(t(30)).rescued, 2);
+    assert_eq!(maintain(&mut store, t(29)).0, 0, "leases run to t(30)");
+    assert_eq!(maintain(&mut store, t(30)).0, 2);
     let retried = view(&mut store, ids[0], t(30));
     // retryable at once, so shown as available
     assert_eq!(
         (retried.state, retried.scheduled_at),
         (JobState::Available, t(30))
     );
-    assert_eq!(retried.errors, [error(1, WORKER_LOST, t(30))]);
+    assert_eq!(retried.errors, [error(1, "worker lost: its worker stopped renewing its lease", t(30))]);
     let dead = view(&mut store, ids[1], t(30));
     assert_eq!(
         (dead.state, dead.finished_at),
         (JobState::Dead, Some(t(30)))
     );
-    assert_eq!(dead.errors, [error(1, WORKER_LOST, t(30))]);
+    assert_eq!(dead.errors, [error(1, "worker lost: its worker stopped renewing its lease", t(30))]);
     assert_eq!(store.unfinished(), 2);
     // the rescued job is due from t(30), so the one waiting since t(0) goes first
     assert_eq!(fetch(&mut store, 10, t(30)), [ids[2], ids[0]]);
-    assert_eq!(store.maintain(t(31)).rescued, 0);
+    assert_eq!(maintain(&mut store, t(31)).0, 0);
 }
 
 #[test]
 fn maintain_prunes_finished_jobs_past_their_retention() {
     let mut store = store(10);
-    store.config.retention_completed = Duration::from_secs(60);
-    store.config.retention_failed = Duration::from_secs(600);
+    let retention = (Duration::from_secs(60), Duration::from_secs(600));
     let ids = insert(&mut store, (0..3).map(|_| job("a")).collect(), t(0));
     fetch(&mut store, 3, t(0));
     complete(&mut store, ids[0], 1, Outcome::Completed, t(1));
@@ -43,13 +42,13 @@ fn maintain_prunes_finished_jobs_past_their_retention() {
     };
     complete(&mut store, ids[1], 1, dead, t(1));
     complete(&mut store, ids[2], 1, Outcome::Completed, t(30));
-    assert_eq!(store.maintain(t(61)).pruned, 0, "retention is not over yet");
-    assert_eq!(store.maintain(t(62)).pruned, 1);
+    assert_eq!(maintain_with(&mut store, t(61), retention).1, 0, "retention is not over yet");
+    assert_eq!(maintain_with(&mut store, t(62), retention).1, 1);
     assert!(store.get(ids[0], t(62)).is_none());
     assert_eq!(store.counts(t(62))["default"].completed, 1);
-    assert_eq!(store.maintain(t(91)).pruned, 1);
-    assert_eq!(store.maintain(t(600)).pruned, 0);
-    assert_eq!(store.maintain(t(602)).pruned, 1);
+    assert_eq!(maintain_with(&mut store, t(91), retention).1, 1);
+    assert_eq!(maintain_with(&mut store, t(600), retention).1, 0);
+    assert_eq!(maintain_with(&mut store, t(602), retention).1, 1);
     assert_eq!(store.counts(t(602)), Counts::default());
 }
 
@@ -69,8 +68,7 @@ fn max_finished_prunes_the_oldest_at_once() {
         .collect();
     assert_eq!(kept, ids[2..]);
     assert_eq!(store.counts(t(9))["default"].completed, 2);
-    assert_eq!(store.maintain(t(9)).pruned, 2, "reported by the next pass");
-    assert_eq!(store.maintain(t(9)).pruned, 0);
+    assert_eq!(maintain(&mut store, t(9)).1, 0, "pruned already");
 }
 
 #[test]
@@ -95,15 +93,24 @@ fn a_retried_job_is_pruned_by_its_latest_finish() {
 }
 
 #[test]
+fn one_worker_leads_until_its_term_ends_or_it_resigns() {
+    let mut store = store(1);
+    assert!(store.leader_elect("a", LEASE, t(0)));
+    assert!(!store.leader_elect("b", LEASE, t(10)), "a's term runs to t(30)");
+    assert!(store.leader_elect("a", LEASE, t(20)), "a renews to t(50)");
+    assert!(!store.leader_elect("b", LEASE, t(49)));
+    assert!(store.leader_elect("b", LEASE, t(50)), "a's term ended");
+    store.leader_resign("a");
+    assert!(!store.leader_elect("a", LEASE, t(51)), "a no longer holds it");
+    store.leader_resign("b");
+    assert!(store.leader_elect("a", LEASE, t(52)), "b resigned");
+}
+
+#[test]
 fn schedule_advance_is_a_compare_and_set_that_inserts_its_jobs() {
     let mut store = store(1);
-    let spec = ScheduleSpec {
-        id: "nightly".into(),
-        kind: "report".into(),
-        cron: "0 0 2 * * *".into(),
-        tz: "UTC".into(),
-    };
-    assert_eq!(store.schedule_upsert(&spec, t(0)).next_run_at, t(0));
+    let spec = spec("nightly", "0 0 2 * * *");
+    assert_eq!(store.schedule_upsert(&spec, t(0), t(30)).next_run_at, t(0));
     insert(&mut store, vec![job("a")], t(0));
     // the store is full, but the tick's job is stored anyway
     assert!(store.schedule_advance("nightly", t(0), t(86_400), vec![job("report")], t(1)));

@@ -2,7 +2,10 @@
 
 use chrono::{TimeDelta, TimeZone};
 
-use jobs_core::backend::ScheduleSpec;
+use jobs_core::backend::{JobPruneParams, RunningAttempt, ScheduleSpec, ScheduledJob, before};
+use jobs_core::cron::Misfire;
+use jobs_core::retry::{Backoff, RetryPolicy};
+use jobs_core::testing::Outcome;
 use jobs_core::{AttemptError, Counts, JobFilter};
 
 use crate::view::JobView;
@@ -65,7 +68,7 @@ fn fetch_from(
     limit: usize,
     now: DateTime<Utc>,
 ) -> FetchedBatch {
-    let request = FetchRequest {
+    let request = JobFetchParams {
         queue,
         kinds,
         limit,
@@ -81,14 +84,61 @@ fn fetch(store: &mut Store, limit: usize, now: DateTime<Utc>) -> Vec<JobId> {
 }
 
 fn complete(store: &mut Store, id: JobId, attempt: u32, outcome: Outcome, now: DateTime<Utc>) {
-    store.complete_many(
-        vec![Completion {
-            id,
-            attempt,
-            outcome,
-        }],
-        now,
-    );
+    store.complete_many(vec![outcome.into_transition(RunningAttempt { id, attempt })], now);
+}
+
+fn runs(runs: &[(JobId, u32)]) -> Vec<RunningAttempt> {
+    runs.iter()
+        .map(|&(id, attempt)| RunningAttempt { id, attempt })
+        .collect()
+}
+
+/// How long finished jobs are kept in these tests unless one says otherwise.
+const RETENTION: (Duration, Duration) = (
+    Duration::from_secs(24 * 3600),
+    Duration::from_secs(7 * 24 * 3600),
+);
+
+/// What the leader's maintenance pass asks of the store, with retries due at
+/// once: returns how many jobs were rescued and pruned.
+fn maintain(store: &mut Store, now: DateTime<Utc>) -> (u64, u64) {
+    maintain_with(store, now, RETENTION)
+}
+
+fn maintain_with(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    (completed, failed): (Duration, Duration),
+) -> (u64, u64) {
+    let at_once = RetryPolicy::new(3).backoff(Backoff::None, Duration::ZERO, Duration::ZERO);
+    let transitions = store
+        .expired(usize::MAX, now)
+        .iter()
+        .map(|expired| jobs_core::testing::rescue(expired, &at_once, now))
+        .collect();
+    let rescued = store.rescue_many(transitions, now);
+    let pruned = store.prune(JobPruneParams {
+        completed_before: before(now, completed),
+        failed_before: before(now, failed),
+        limit: usize::MAX,
+    });
+    (rescued, pruned)
+}
+
+fn spec(id: &str, cron: &str) -> ScheduleSpec {
+    ScheduleSpec {
+        id: id.into(),
+        cron: cron.into(),
+        tz: "UTC".into(),
+        misfire: Misfire::Once,
+        job: ScheduledJob {
+            kind: "report".into(),
+            queue: "default".into(),
+            args: "{}".into(),
+            priority: 0,
+            max_attempts: 4,
+        },
+    }
 }
 
 fn view(store: &mut Store, id: JobId, now: DateTime<Utc>) -> JobView {

@@ -130,16 +130,12 @@ fn each_outcome_sets_state_history_and_time() {
         },
         Outcome::Release,
     ];
-    let completions = ids
+    let transitions = ids
         .iter()
         .zip(outcomes)
-        .map(|(&id, outcome)| Completion {
-            id,
-            attempt: 1,
-            outcome,
-        })
+        .map(|(&id, outcome)| outcome.into_transition(RunningAttempt { id, attempt: 1 }))
         .collect();
-    store.complete_many(completions, t(2));
+    store.complete_many(transitions, t(2));
     let views: Vec<JobView> = ids.iter().map(|&id| view(&mut store, id, t(2))).collect();
 
     assert_eq!(views[0].state, JobState::Completed);
@@ -170,8 +166,8 @@ fn each_outcome_sets_state_history_and_time() {
     assert_eq!(views[5].state, JobState::Available);
     assert_eq!(
         (views[5].scheduled_at, views[5].attempt),
-        (t(2), 0),
-        "a release is not an attempt"
+        (t(0), 0),
+        "a release is not an attempt, and the job keeps its place"
     );
     assert!(store.take_effects().wake.contains(&Arc::from("default")));
 
@@ -190,7 +186,7 @@ fn a_stale_completion_is_ignored() {
     let ids = insert(&mut store, vec![job("a")], t(0));
     fetch(&mut store, 1, t(0));
     // the lease runs out, the job is rescued and claimed again
-    assert_eq!(store.maintain(t(31)).rescued, 1);
+    assert_eq!(maintain(&mut store, t(31)).0, 1);
     fetch(&mut store, 1, t(31));
     complete(&mut store, ids[0], 1, Outcome::Completed, t(32));
     let running = view(&mut store, ids[0], t(32));
@@ -297,13 +293,13 @@ fn heartbeat_renews_leases_and_names_the_runs_that_ended() {
     fetch(&mut store, 3, t(0));
     assert!(store.cancel(ids[1], t(10)));
     let lost = store.heartbeat(
-        &[(ids[0], 1), (ids[1], 1), (ids[2], 7), (JobId::new(99), 1)],
+        &runs(&[(ids[0], 1), (ids[1], 1), (ids[2], 7), (JobId::new(99), 1)]),
         LEASE,
         t(20),
     );
     assert_eq!(lost, [ids[1], ids[2], JobId::new(99)]);
     // the first lease now runs to t(50), the third was not renewed
-    assert_eq!(store.maintain(t(45)).rescued, 1);
+    assert_eq!(maintain(&mut store, t(45)).0, 1);
     assert_eq!(state(&mut store, ids[0], t(45)), JobState::Running);
-    assert_eq!(store.maintain(t(50)).rescued, 1);
+    assert_eq!(maintain(&mut store, t(50)).0, 1);
 }

@@ -1,0 +1,313 @@
+//! What the [`Backend`](super::Backend) methods take and return: one params
+//! struct per method (River's driver style), so no call passes a tuple of
+//! ids and attempts or two adjacent arguments of one type.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::cron::Misfire;
+use crate::{AttemptError, JobId, JobState};
+
+/// A job to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    /// The kind name.
+    pub kind: Cow<'static, str>,
+    /// The queue, already validated.
+    pub queue: Cow<'static, str>,
+    /// The arguments as JSON text (an object keyed by parameter name).
+    pub args: String,
+    /// Lower runs first within a queue.
+    pub priority: i16,
+    /// The most attempts.
+    pub max_attempts: u32,
+    /// When it may run; `None` means now. A time in the future makes the job
+    /// `Scheduled`, otherwise it is `Available`.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// For unique jobs: while an unfinished job of the same kind has the same
+    /// key, inserting returns that job's id and stores nothing.
+    pub unique_key: Option<String>,
+}
+
+/// Whether an insert into a full backend waits or fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertMode {
+    /// Wait for room (backpressure).
+    Wait,
+    /// Fail at once with [`EnqueueError::QueueFull`](crate::EnqueueError::QueueFull).
+    Try,
+}
+
+/// [`Backend::job_insert_many`](super::Backend::job_insert_many).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobInsertManyParams {
+    /// The jobs, in order.
+    pub jobs: Vec<NewJob>,
+    /// What a full backend does.
+    pub mode: InsertMode,
+}
+
+/// [`Backend::job_fetch`](super::Backend::job_fetch): what a worker asks for
+/// when it has free slots.
+#[derive(Clone, Copy, Debug)]
+pub struct JobFetchParams<'a> {
+    /// The queue to take jobs from.
+    pub queue: &'a str,
+    /// Only these kinds: jobs of a kind the worker does not know stay
+    /// `Available` for a worker that does. The names of the linked job
+    /// definitions, so a backend can hand them back without copying.
+    pub kinds: &'a [&'static str],
+    /// At most this many jobs.
+    pub limit: usize,
+    /// Who takes them, for leases and diagnostics.
+    pub worker_id: &'a str,
+    /// How long the lease lasts before a heartbeat must renew it.
+    pub lease: Duration,
+}
+
+/// A job claimed by a worker: now `Running`, its attempt counted. Of the
+/// queue the request named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchedJob {
+    /// The job's id.
+    pub id: JobId,
+    /// The kind name: the request's own `&'static str` (a worker claims a
+    /// thousand jobs at a time; copying each name would cost an allocation
+    /// per job).
+    pub kind: Cow<'static, str>,
+    /// The arguments as JSON text.
+    pub args: String,
+    /// This attempt's number (counting from 1), the fencing token of its
+    /// outcome.
+    pub attempt: u32,
+    /// The most attempts.
+    pub max_attempts: u32,
+    /// When the job was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When the job was due to run.
+    pub scheduled_at: DateTime<Utc>,
+}
+
+/// The jobs a fetch claimed, and a hint for when to look again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FetchedBatch {
+    /// The claimed jobs, best first (priority, then scheduled time, then id).
+    pub jobs: Vec<FetchedJob>,
+    /// The earliest time a not-yet-due job of this queue becomes due, if the
+    /// backend knows it cheaply; the fetch loop sleeps no longer than that.
+    pub next_due_at: Option<DateTime<Utc>>,
+}
+
+/// One attempt of a job: the fencing token of everything a worker writes
+/// about a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunningAttempt {
+    /// The job.
+    pub id: JobId,
+    /// The attempt, counting from 1.
+    pub attempt: u32,
+}
+
+/// What to store for a job leaving `Running`, decided by jobs-core: the
+/// backend writes exactly this, nothing it works out itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobTransition {
+    /// The run it ends. Applied only while the job is `Running` at this
+    /// attempt, so a stale worker cannot overwrite a newer attempt's outcome.
+    pub run: RunningAttempt,
+    /// The new state: never `Running`.
+    pub state: JobState,
+    /// The new due time; `None` keeps the stored one.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// `false` gives the attempt back (attempt − 1): a snooze, or a job
+    /// returned unstarted or interrupted at shutdown.
+    pub attempt_counted: bool,
+    /// Appended to the job's error history.
+    pub error: Option<AttemptError>,
+}
+
+/// [`Backend::job_complete_many`](super::Backend::job_complete_many).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobCompleteManyParams {
+    /// The transitions, each fenced by its run.
+    pub transitions: Vec<JobTransition>,
+}
+
+/// [`Backend::job_heartbeat`](super::Backend::job_heartbeat).
+#[derive(Clone, Copy, Debug)]
+pub struct JobHeartbeatParams<'a> {
+    /// The runs whose leases to renew.
+    pub running: &'a [RunningAttempt],
+    /// The new lease, from the backend's now.
+    pub lease: Duration,
+}
+
+/// The progress one run reported.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProgressReport {
+    /// The run.
+    pub run: RunningAttempt,
+    /// From 0.0 to 1.0.
+    pub progress: f32,
+}
+
+/// [`Backend::job_progress_many`](super::Backend::job_progress_many).
+#[derive(Clone, Copy, Debug)]
+pub struct JobProgressManyParams<'a> {
+    /// The reports, each fenced by its run.
+    pub reports: &'a [ProgressReport],
+}
+
+/// [`Backend::job_expired_list`](super::Backend::job_expired_list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobExpiredListParams {
+    /// At most this many, the longest expired first.
+    pub limit: usize,
+}
+
+/// A `Running` job whose lease has expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiredJob {
+    /// The run whose worker stopped renewing its lease.
+    pub run: RunningAttempt,
+    /// The kind, to find its retry policy.
+    pub kind: String,
+    /// The most attempts.
+    pub max_attempts: u32,
+    /// The worker that held it, if the backend records it.
+    pub worker_id: Option<String>,
+}
+
+/// [`Backend::job_rescue_many`](super::Backend::job_rescue_many).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobRescueManyParams {
+    /// The transitions, each applied only while its run is `Running` at that
+    /// attempt and its lease is still expired.
+    pub transitions: Vec<JobTransition>,
+}
+
+/// [`Backend::job_prune`](super::Backend::job_prune).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobPruneParams {
+    /// Deletes `Completed` jobs that finished before this.
+    pub completed_before: DateTime<Utc>,
+    /// Deletes `Dead` and `Cancelled` jobs that finished before this.
+    pub failed_before: DateTime<Utc>,
+    /// At most this many in one call.
+    pub limit: usize,
+}
+
+/// [`Backend::job_get`](super::Backend::job_get),
+/// [`job_retry`](super::Backend::job_retry),
+/// [`job_cancel`](super::Backend::job_cancel) and
+/// [`job_delete`](super::Backend::job_delete): the job they act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobIdParams {
+    /// The job.
+    pub id: JobId,
+}
+
+/// The job each tick of a schedule enqueues: everything a worker that does
+/// not link the job's code needs to store it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledJob {
+    /// The kind.
+    pub kind: String,
+    /// The queue.
+    pub queue: String,
+    /// The arguments as JSON text.
+    pub args: String,
+    /// Lower runs first within a queue.
+    pub priority: i16,
+    /// The most attempts.
+    pub max_attempts: u32,
+}
+
+/// A recurring schedule as declared: by a binary's `#[recurring]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleSpec {
+    /// The stable id.
+    pub id: String,
+    /// The cron expression.
+    pub cron: String,
+    /// The IANA zone.
+    pub tz: String,
+    /// What to do with ticks missed while no worker ran.
+    pub misfire: Misfire,
+    /// What each tick enqueues.
+    pub job: ScheduledJob,
+}
+
+/// A recurring schedule as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSchedule {
+    /// The declared schedule.
+    pub spec: ScheduleSpec,
+    /// The next tick not yet enqueued.
+    pub next_run_at: DateTime<Utc>,
+    /// When a tick last enqueued a job.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// Until when a live worker vouches for it: each worker that declares a
+    /// schedule renews this while it runs. Past it, the schedule is
+    /// orphaned: it still ticks, but no running binary declares it.
+    pub declared_until: DateTime<Utc>,
+}
+
+/// [`Backend::schedule_upsert`](super::Backend::schedule_upsert).
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleUpsertParams<'a> {
+    /// The schedule as declared now.
+    pub spec: &'a ScheduleSpec,
+    /// Its first tick if it is new or its cron, zone or misfire changed.
+    pub next_run_at: DateTime<Utc>,
+    /// How long the declaration lasts, from the backend's now.
+    pub declared_for: Duration,
+}
+
+/// [`Backend::schedule_declare`](super::Backend::schedule_declare).
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleDeclareParams<'a> {
+    /// The schedules a live worker declares.
+    pub ids: &'a [&'a str],
+    /// How long the declaration lasts, from the backend's now.
+    pub declared_for: Duration,
+}
+
+/// [`Backend::schedule_advance`](super::Backend::schedule_advance).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleAdvanceParams<'a> {
+    /// The schedule.
+    pub id: &'a str,
+    /// The next tick as the scheduler read it: the compare of the
+    /// compare-and-set.
+    pub expected_next: DateTime<Utc>,
+    /// The tick after the ones enqueued now.
+    pub next_run_at: DateTime<Utc>,
+    /// The jobs of the ticks due now.
+    pub jobs: Vec<NewJob>,
+}
+
+/// [`Backend::schedule_remove`](super::Backend::schedule_remove).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduleRemoveParams<'a> {
+    /// The schedule.
+    pub id: &'a str,
+}
+
+/// [`Backend::leader_elect`](super::Backend::leader_elect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderElectParams<'a> {
+    /// The candidate.
+    pub worker_id: &'a str,
+    /// How long the term lasts, from the backend's now.
+    pub ttl: Duration,
+}
+
+/// [`Backend::leader_resign`](super::Backend::leader_resign).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderResignParams<'a> {
+    /// The leader giving up its term.
+    pub worker_id: &'a str,
+}
