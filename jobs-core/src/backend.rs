@@ -119,8 +119,10 @@ pub fn before(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
 pub trait Backend: Send + Sync + 'static {
     /// Stores jobs in order and returns their ids (for a unique job that
     /// already exists, the existing id). All or nothing.
-    async fn job_insert_many(&self, params: JobInsertManyParams)
-    -> Result<Vec<JobId>, EnqueueError>;
+    async fn job_insert_many(
+        &self,
+        params: JobInsertManyParams,
+    ) -> Result<Vec<JobId>, EnqueueError>;
 
     /// Claims up to `limit` due jobs of the given queue and kinds: they become
     /// `Running`, their attempt grows by one and a lease starts.

@@ -3,9 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::backend::{
-    Backend, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams,
-};
+use crate::backend::{Backend, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams};
 use crate::builder::JobBuilder;
 use crate::worker::metrics::names;
 use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result, ScheduleInfo};
@@ -121,7 +119,8 @@ impl Client {
     pub async fn job(&self, id: JobId) -> Result<Option<JobInfo>> {
         self.backend
             .job_get(JobIdParams { id })
-            .await.map_err(Error::Backend)
+            .await
+            .map_err(Error::Backend)
     }
 
     /// Jobs matching `filter`, by id.
@@ -140,7 +139,8 @@ impl Client {
     pub async fn retry(&self, id: JobId) -> Result<bool> {
         self.backend
             .job_retry(JobIdParams { id })
-            .await.map_err(Error::Backend)
+            .await
+            .map_err(Error::Backend)
     }
 
     /// Cancels a job that has not finished; a running job's
@@ -148,14 +148,16 @@ impl Client {
     pub async fn cancel(&self, id: JobId) -> Result<bool> {
         self.backend
             .job_cancel(JobIdParams { id })
-            .await.map_err(Error::Backend)
+            .await
+            .map_err(Error::Backend)
     }
 
     /// Deletes a job that is not running. Returns whether it existed.
     pub async fn delete(&self, id: JobId) -> Result<bool> {
         self.backend
             .job_delete(JobIdParams { id })
-            .await.map_err(Error::Backend)
+            .await
+            .map_err(Error::Backend)
     }
 
     /// Every stored recurring schedule, by id. Each keeps ticking whichever

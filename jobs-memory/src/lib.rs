@@ -154,6 +154,4 @@ mod table;
 mod view;
 
 pub use crate::backend::MemoryBackend;
-pub use crate::config::{
-    DEFAULT_CAPACITY, DEFAULT_MAX_FINISHED,
-};
+pub use crate::config::{DEFAULT_CAPACITY, DEFAULT_MAX_FINISHED};

@@ -125,7 +125,12 @@ impl Retention {
     }
 
     /// Deletes the front job of a line; returns 1 if it deleted one.
-    fn pop(&mut self, completed: bool, jobs: &mut JobTable, on_prune: &mut impl FnMut(&Job)) -> u64 {
+    fn pop(
+        &mut self,
+        completed: bool,
+        jobs: &mut JobTable,
+        on_prune: &mut impl FnMut(&Job),
+    ) -> u64 {
         let line = if completed {
             &mut self.completed
         } else {

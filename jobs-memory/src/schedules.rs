@@ -111,9 +111,15 @@ mod tests {
         let t0 = Utc::now();
         let t1 = t0 + TimeDelta::hours(1);
         let mut schedules = Schedules::default();
-        assert_eq!(schedules.upsert(&spec("0 0 2 * * *"), t0, t0).next_run_at, t0);
+        assert_eq!(
+            schedules.upsert(&spec("0 0 2 * * *"), t0, t0).next_run_at,
+            t0
+        );
         // unchanged: the stored tick wins, so a missed tick is not lost
-        assert_eq!(schedules.upsert(&spec("0 0 2 * * *"), t1, t0).next_run_at, t0);
+        assert_eq!(
+            schedules.upsert(&spec("0 0 2 * * *"), t1, t0).next_run_at,
+            t0
+        );
         // a new kind alone is taken but the tick stays
         let mut renamed = spec("0 0 2 * * *");
         renamed.job.kind = "report_v2".into();
@@ -123,7 +129,10 @@ mod tests {
             ("report_v2", t0)
         );
         // a new cron restarts at the given tick
-        assert_eq!(schedules.upsert(&spec("0 0 3 * * *"), t1, t0).next_run_at, t1);
+        assert_eq!(
+            schedules.upsert(&spec("0 0 3 * * *"), t1, t0).next_run_at,
+            t1
+        );
         let mut zoned = spec("0 0 3 * * *");
         zoned.tz = "Europe/Berlin".into();
         assert_eq!(schedules.upsert(&zoned, t0, t0).next_run_at, t0);

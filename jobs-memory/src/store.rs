@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    FetchedBatch, FetchedJob, JobFetchParams, JobTransition, NewJob, ProgressReport, RunningAttempt,
-    after,
+    FetchedBatch, FetchedJob, JobFetchParams, JobTransition, NewJob, ProgressReport,
+    RunningAttempt, after,
 };
 use jobs_core::{JobId, JobState, QueueCounts};
 
@@ -220,7 +220,11 @@ impl Store {
 
     /// Claims up to `limit` due jobs of the queue and kinds: they become
     /// `Running` at their next attempt, leased until `now + lease`.
-    pub(crate) fn fetch(&mut self, request: &JobFetchParams<'_>, now: DateTime<Utc>) -> FetchedBatch {
+    pub(crate) fn fetch(
+        &mut self,
+        request: &JobFetchParams<'_>,
+        now: DateTime<Utc>,
+    ) -> FetchedBatch {
         let Some(queue) = self.queue_names.get(request.queue) else {
             return FetchedBatch::default();
         };

@@ -59,7 +59,11 @@ async fn finish(backend: &MemoryBackend, transition: JobTransition) {
     backend.job_complete_many(params).await.expect("complete");
 }
 
-async fn insert(backend: &MemoryBackend, jobs: Vec<NewJob>, mode: InsertMode) -> Result<Vec<JobId>, EnqueueError> {
+async fn insert(
+    backend: &MemoryBackend,
+    jobs: Vec<NewJob>,
+    mode: InsertMode,
+) -> Result<Vec<JobId>, EnqueueError> {
     backend
         .job_insert_many(JobInsertManyParams { jobs, mode })
         .await
@@ -71,8 +75,7 @@ async fn try_insert_into_a_full_backend_fails_and_stores_nothing() {
     insert(&backend, vec![job("a")], InsertMode::Try)
         .await
         .expect("room");
-    let full = insert(&backend, vec![job("a"), job("a")], InsertMode::Try)
-        .await;
+    let full = insert(&backend, vec![job("a"), job("a")], InsertMode::Try).await;
     assert!(matches!(full, Err(EnqueueError::QueueFull { capacity: 2 })));
     assert_eq!(backend.len(), 1);
     let message = full.expect_err("full").to_string();
@@ -104,10 +107,7 @@ async fn a_waiting_insert_goes_through_when_a_job_finishes() {
         .expect("room");
     let waiting = tokio::spawn({
         let backend = backend.clone();
-        async move {
-            insert(&backend, vec![job("a")], InsertMode::Wait)
-                .await
-        }
+        async move { insert(&backend, vec![job("a")], InsertMode::Wait).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiting.is_finished(), "the backend is full");
@@ -137,7 +137,12 @@ async fn a_dropped_waiting_insert_stores_nothing_and_leaves_the_backend_usable()
     )
     .await;
     assert!(gave_up.is_err());
-    assert!(backend.job_delete(JobIdParams { id: first[0] }).await.expect("delete"));
+    assert!(
+        backend
+            .job_delete(JobIdParams { id: first[0] })
+            .await
+            .expect("delete")
+    );
     let ids = insert(&backend, vec![job("a")], InsertMode::Try)
         .await
         .expect("room");
@@ -231,18 +236,36 @@ async fn a_client_cancel_reaches_the_worker_through_its_heartbeat() {
         .await
         .expect("room");
     fetch(&backend, 2).await;
-    assert!(backend.job_cancel(JobIdParams { id: ids[0] }).await.expect("cancel"));
+    assert!(
+        backend
+            .job_cancel(JobIdParams { id: ids[0] })
+            .await
+            .expect("cancel")
+    );
     let running = [
-        RunningAttempt { id: ids[0], attempt: 1 },
-        RunningAttempt { id: ids[1], attempt: 1 },
+        RunningAttempt {
+            id: ids[0],
+            attempt: 1,
+        },
+        RunningAttempt {
+            id: ids[1],
+            attempt: 1,
+        },
     ];
     let lost = backend
-        .job_heartbeat(JobHeartbeatParams { running: &running, lease: LEASE })
+        .job_heartbeat(JobHeartbeatParams {
+            running: &running,
+            lease: LEASE,
+        })
         .await
         .expect("heartbeat");
     assert_eq!(lost, [ids[0]]);
     finish(&backend, to(ids[0], 1, JobState::Completed)).await;
-    let info = backend.job_get(JobIdParams { id: ids[0] }).await.expect("get").expect("stored");
+    let info = backend
+        .job_get(JobIdParams { id: ids[0] })
+        .await
+        .expect("get")
+        .expect("stored");
     assert_eq!(info.state, JobState::Cancelled);
     assert!(info.finished_at.is_some());
 }
@@ -264,13 +287,24 @@ async fn a_manual_clock_decides_due_times_leases_and_retention() {
 
     // the lease runs out by the backend's clock
     let expired = JobExpiredListParams { limit: 10 };
-    assert!(backend.job_expired_list(expired).await.expect("list").is_empty());
+    assert!(
+        backend
+            .job_expired_list(expired)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     clock.advance(TimeDelta::seconds(31));
     let listed = backend.job_expired_list(expired).await.expect("list");
-    assert_eq!(listed.iter().map(|job| job.run.id).collect::<Vec<_>>(), [ids[1]]);
+    assert_eq!(
+        listed.iter().map(|job| job.run.id).collect::<Vec<_>>(),
+        [ids[1]]
+    );
     let mut back = to(ids[1], 1, JobState::Available);
     back.attempt_counted = false;
-    let rescue = JobRescueManyParams { transitions: vec![back] };
+    let rescue = JobRescueManyParams {
+        transitions: vec![back],
+    };
     assert_eq!(backend.job_rescue_many(rescue).await.expect("rescue"), 1);
 
     // the scheduled job comes due
@@ -288,7 +322,13 @@ async fn a_manual_clock_decides_due_times_leases_and_retention() {
         limit: 10,
     };
     assert_eq!(backend.job_prune(prune).await.expect("prune"), 2);
-    assert!(backend.job_get(JobIdParams { id: ids[0] }).await.expect("get").is_none());
+    assert!(
+        backend
+            .job_get(JobIdParams { id: ids[0] })
+            .await
+            .expect("get")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -336,7 +376,12 @@ async fn schedules_are_stored_and_ticked_once() {
     assert_eq!(backend.len(), 1, "one job for the tick");
     let listed = backend.schedule_list().await.expect("list");
     assert_eq!(listed[0].next_run_at, second);
-    assert!(backend.schedule_remove(ScheduleRemoveParams { id: "nightly" }).await.expect("remove"));
+    assert!(
+        backend
+            .schedule_remove(ScheduleRemoveParams { id: "nightly" })
+            .await
+            .expect("remove")
+    );
     assert!(backend.schedule_list().await.expect("list").is_empty());
 }
 

@@ -109,6 +109,18 @@ macro_rules! conformance_suite {
             misfire_skip_drops_missed_ticks,
             misfire_all_runs_every_missed_tick,
             removed_schedule_is_forgotten,
+            an_expired_lease_is_rescued_with_the_jobs_backoff,
+            an_expired_lease_on_the_last_attempt_is_dead,
+            a_renewed_lease_is_not_rescued,
+            a_late_outcome_of_a_rescued_run_is_fenced_out,
+            a_released_job_keeps_its_place_in_the_queue,
+            a_new_job_wakes_an_idle_worker,
+            leadership_is_exclusive_and_handed_over,
+            finished_jobs_are_pruned_after_their_retention,
+            pruning_takes_only_what_is_past_the_cutoffs,
+            a_schedule_no_worker_declares_still_ticks_and_is_orphaned,
+            a_declared_schedule_is_not_orphaned,
+            shutdown_returns_within_its_timeout,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -53,9 +53,7 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
             queue.progress_changes(&mut progress);
         }
         if !progress.is_empty() {
-            let params = JobProgressManyParams {
-                reports: &progress,
-            };
+            let params = JobProgressManyParams { reports: &progress };
             if let Err(error) = shared.backend.job_progress_many(params).await {
                 tracing::debug!(%error, jobs = progress.len(), "could not record job progress");
             }

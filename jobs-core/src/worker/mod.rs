@@ -16,8 +16,8 @@ mod executor;
 mod heartbeat;
 mod leader;
 mod maintenance;
-pub(crate) mod outcome;
 pub mod metrics;
+pub(crate) mod outcome;
 mod producer;
 mod queue;
 mod scheduler;
@@ -262,11 +262,22 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     let deadline = now
         .checked_add(shared.config.shutdown_timeout)
         .unwrap_or_else(|| now + FAR_AWAY);
-    shut_down(&shared, producers, [scheduler, maintenance], slots, interrupt, deadline).await;
+    shut_down(
+        &shared,
+        producers,
+        [scheduler, maintenance],
+        slots,
+        interrupt,
+        deadline,
+    )
+    .await;
     // the completer ends once the slots and producers dropped their senders
     // and it has written what they sent
     let mut completer = completer;
-    if tokio::time::timeout_at(deadline, &mut completer).await.is_err() {
+    if tokio::time::timeout_at(deadline, &mut completer)
+        .await
+        .is_err()
+    {
         completer.abort();
         tracing::error!(
             "could not record every job outcome within the shutdown timeout; the rescuer will return those jobs"
@@ -310,7 +321,10 @@ async fn shut_down(
     // The producers closed their queues and gave the buffered jobs back;
     // each slot ends once its run does.
     slots.close();
-    if tokio::time::timeout_at(runs_end, slots.wait()).await.is_err() {
+    if tokio::time::timeout_at(runs_end, slots.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             running = shared.running(),
             timeout = ?shared.config.shutdown_timeout,

@@ -155,19 +155,29 @@ mod tests {
         assert_eq!(transition.state, JobState::Retryable);
         let at = transition.scheduled_at.expect("a retry time");
         let delay = (at - now).num_milliseconds();
-        assert!((54_000..=66_000).contains(&delay), "retry after {delay} ms, not ~60 s");
+        assert!(
+            (54_000..=66_000).contains(&delay),
+            "retry after {delay} ms, not ~60 s"
+        );
         let error = transition.error.expect("an error");
         assert!(error.message.starts_with(WORKER_LOST), "{}", error.message);
         assert!(error.message.contains("w-1"), "{}", error.message);
 
-        let last = ExpiredJob { max_attempts: 2, ..expired };
+        let last = ExpiredJob {
+            max_attempts: 2,
+            ..expired
+        };
         assert_eq!(rescue(&last, &policy, now).state, JobState::Dead);
     }
 
     #[test]
     fn a_failure_far_in_the_future_saturates() {
         let policy = RetryPolicy::new(4).backoff(Backoff::Fixed, Duration::MAX, Duration::MAX);
-        let error = AttemptError { attempt: 1, message: "e".into(), at: Utc::now() };
+        let error = AttemptError {
+            attempt: 1,
+            message: "e".into(),
+            at: Utc::now(),
+        };
         let outcome = failure(&policy, 1, 5, error, DateTime::<Utc>::MAX_UTC);
         assert!(matches!(outcome, Outcome::Retry { at, .. } if at == DateTime::<Utc>::MAX_UTC));
     }

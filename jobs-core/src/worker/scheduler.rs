@@ -66,7 +66,10 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     let declared = parse_declared(&shared);
-    let ids: Vec<&str> = declared.iter().map(|entry| entry.spec.id.as_str()).collect();
+    let ids: Vec<&str> = declared
+        .iter()
+        .map(|entry| entry.spec.id.as_str())
+        .collect();
     let declare_every = shared.config.heartbeat_interval;
     let mut jumps = shared.clock.jumps();
     let mut parsed = Parsed::default();
@@ -90,7 +93,9 @@ pub(crate) async fn run(
             };
             match shared.backend.schedule_declare(params).await {
                 Ok(()) => next_declare = Instant::now() + declare_every,
-                Err(error) => tracing::warn!(%error, "could not renew the declared recurring schedules"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not renew the declared recurring schedules")
+                }
             }
         }
         if registered && *is_leader.borrow() {
@@ -160,7 +165,10 @@ async fn register(shared: &WorkerShared, declared: &[Declared]) -> Result<(), cr
 
 /// Enqueues every due tick of every stored schedule; returns when the next
 /// tick is due.
-async fn tick(shared: &WorkerShared, parsed: &mut Parsed) -> Result<DateTime<Utc>, crate::BoxError> {
+async fn tick(
+    shared: &WorkerShared,
+    parsed: &mut Parsed,
+) -> Result<DateTime<Utc>, crate::BoxError> {
     let now = shared.clock.now();
     let mut earliest = DateTime::<Utc>::MAX_UTC;
     for stored in shared.backend.schedule_list().await? {

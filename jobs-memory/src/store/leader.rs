@@ -47,7 +47,11 @@ impl Store {
 
     /// Applies each transition whose job is still `Running` at that attempt
     /// with its lease expired; returns how many applied.
-    pub(crate) fn rescue_many(&mut self, transitions: Vec<JobTransition>, now: DateTime<Utc>) -> u64 {
+    pub(crate) fn rescue_many(
+        &mut self,
+        transitions: Vec<JobTransition>,
+        now: DateTime<Utc>,
+    ) -> u64 {
         let mut rescued = 0;
         for transition in transitions {
             let Some(slot) = self.running_slot(transition.run) else {

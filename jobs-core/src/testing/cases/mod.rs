@@ -5,7 +5,10 @@
 
 mod admin;
 mod bad_input;
+mod fleet;
+mod leases;
 mod ordering;
+mod pruning;
 mod recurring;
 mod retries;
 mod shutdown;
@@ -13,7 +16,10 @@ mod steering;
 
 pub use self::admin::*;
 pub use self::bad_input::*;
+pub use self::fleet::*;
+pub use self::leases::*;
 pub use self::ordering::*;
+pub use self::pruning::*;
 pub use self::recurring::*;
 pub use self::retries::*;
 pub use self::shutdown::*;

@@ -38,9 +38,7 @@ async fn caught_up(env: &Env, id: &str, clock: &ManualClock) {
         let id = id.clone();
         async move {
             let stored = client.schedules().await.unwrap();
-            stored
-                .iter()
-                .any(|s| s.id == id && s.next_run_at > now)
+            stored.iter().any(|s| s.id == id && s.next_run_at > now)
         }
     })
     .await;

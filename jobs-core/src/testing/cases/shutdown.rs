@@ -74,3 +74,28 @@ pub async fn shutdown_lets_short_jobs_finish(env: Env) {
         "shutdown waited for the job, not the timeout"
     );
 }
+
+pub async fn shutdown_returns_within_its_timeout(env: Env) {
+    let id = ignores_cancel::enqueue(&env.client).await.unwrap();
+    let budget = Duration::from_secs(1);
+    let worker = env
+        .worker(&[ignores_cancel::NAME])
+        .shutdown_timeout(budget)
+        .build()
+        .unwrap()
+        .start();
+    runs_reach(&env, 1).await;
+    let started = tokio::time::Instant::now();
+    worker.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took <= budget + Duration::from_millis(200),
+        "the timeout is the whole budget; shutdown took {took:?}"
+    );
+    let info = env.client.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (info.state, info.attempt),
+        (JobState::Available, 0),
+        "the outcome was written before shutdown returned"
+    );
+}

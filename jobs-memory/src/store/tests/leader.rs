@@ -17,13 +17,27 @@ fn maintain_rescues_expired_leases() {
         (retried.state, retried.scheduled_at),
         (JobState::Available, t(30))
     );
-    assert_eq!(retried.errors, [error(1, "worker lost: its worker stopped renewing its lease", t(30))]);
+    assert_eq!(
+        retried.errors,
+        [error(
+            1,
+            "worker lost: its worker stopped renewing its lease",
+            t(30)
+        )]
+    );
     let dead = view(&mut store, ids[1], t(30));
     assert_eq!(
         (dead.state, dead.finished_at),
         (JobState::Dead, Some(t(30)))
     );
-    assert_eq!(dead.errors, [error(1, "worker lost: its worker stopped renewing its lease", t(30))]);
+    assert_eq!(
+        dead.errors,
+        [error(
+            1,
+            "worker lost: its worker stopped renewing its lease",
+            t(30)
+        )]
+    );
     assert_eq!(store.unfinished(), 2);
     // the rescued job is due from t(30), so the one waiting since t(0) goes first
     assert_eq!(fetch(&mut store, 10, t(30)), [ids[2], ids[0]]);
@@ -42,7 +56,11 @@ fn maintain_prunes_finished_jobs_past_their_retention() {
     };
     complete(&mut store, ids[1], 1, dead, t(1));
     complete(&mut store, ids[2], 1, Outcome::Completed, t(30));
-    assert_eq!(maintain_with(&mut store, t(61), retention).1, 0, "retention is not over yet");
+    assert_eq!(
+        maintain_with(&mut store, t(61), retention).1,
+        0,
+        "retention is not over yet"
+    );
     assert_eq!(maintain_with(&mut store, t(62), retention).1, 1);
     assert!(store.get(ids[0], t(62)).is_none());
     assert_eq!(store.counts(t(62))["default"].completed, 1);
@@ -96,12 +114,18 @@ fn a_retried_job_is_pruned_by_its_latest_finish() {
 fn one_worker_leads_until_its_term_ends_or_it_resigns() {
     let mut store = store(1);
     assert!(store.leader_elect("a", LEASE, t(0)));
-    assert!(!store.leader_elect("b", LEASE, t(10)), "a's term runs to t(30)");
+    assert!(
+        !store.leader_elect("b", LEASE, t(10)),
+        "a's term runs to t(30)"
+    );
     assert!(store.leader_elect("a", LEASE, t(20)), "a renews to t(50)");
     assert!(!store.leader_elect("b", LEASE, t(49)));
     assert!(store.leader_elect("b", LEASE, t(50)), "a's term ended");
     store.leader_resign("a");
-    assert!(!store.leader_elect("a", LEASE, t(51)), "a no longer holds it");
+    assert!(
+        !store.leader_elect("a", LEASE, t(51)),
+        "a no longer holds it"
+    );
     store.leader_resign("b");
     assert!(store.leader_elect("a", LEASE, t(52)), "b resigned");
 }

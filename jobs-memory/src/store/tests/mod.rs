@@ -84,7 +84,10 @@ fn fetch(store: &mut Store, limit: usize, now: DateTime<Utc>) -> Vec<JobId> {
 }
 
 fn complete(store: &mut Store, id: JobId, attempt: u32, outcome: Outcome, now: DateTime<Utc>) {
-    store.complete_many(vec![outcome.into_transition(RunningAttempt { id, attempt })], now);
+    store.complete_many(
+        vec![outcome.into_transition(RunningAttempt { id, attempt })],
+        now,
+    );
 }
 
 fn runs(runs: &[(JobId, u32)]) -> Vec<RunningAttempt> {
