@@ -6,10 +6,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    Backend, Completion, FetchRequest, FetchedBatch, InsertMode, MaintenanceReport, NewJob,
-    ScheduleSpec, StoredSchedule,
+    Backend, ExpiredJob, FetchedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
+    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
+    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
+    StoredSchedule,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
@@ -18,7 +20,7 @@ use sqlx::{Connection, PgPool};
 use tokio::sync::OnceCell;
 
 use crate::admin::{self, AdminSql};
-use crate::complete::{self, CompleteSql};
+use crate::complete::{self, CompleteSql, Fence};
 use crate::config::{DEFAULT_PING_AFTER_IDLE, PgConfig};
 use crate::error::boxed;
 use crate::fetch::{self, FetchSql};
@@ -76,7 +78,7 @@ impl Statements {
     }
 }
 
-/// Configures a [`PgBackend`]: schema, retention, pool. Made by
+/// Configures a [`PgBackend`]: schema and pool. Made by
 /// [`PgBackend::builder`].
 ///
 /// ```no_run
@@ -86,8 +88,8 @@ impl Statements {
 /// # async fn demo() -> Result<(), jobs_postgres::Error> {
 /// let backend = PgBackend::builder()
 ///     .schema("billing_jobs")
-///     .completed_retention(Duration::from_secs(3600))
-///     .dead_retention(Duration::from_secs(30 * 86_400))
+///     .max_connections(20)
+///     .acquire_timeout(Duration::from_secs(5))
 ///     .connect("postgres://localhost/app")
 ///     .await?;
 /// backend.migrate().await?;
@@ -104,24 +106,6 @@ impl PgBackendBuilder {
     /// `a-z`, `0-9`, `_`, not starting with a digit. Checked when built.
     pub fn schema(mut self, name: impl Into<String>) -> Self {
         self.config.schema = name.into();
-        self
-    }
-
-    /// How long `Completed` jobs are kept (default 24 h).
-    pub fn completed_retention(mut self, retention: Duration) -> Self {
-        self.config.completed_retention = retention;
-        self
-    }
-
-    /// How long `Dead` and `Cancelled` jobs are kept (default 7 days).
-    pub fn dead_retention(mut self, retention: Duration) -> Self {
-        self.config.dead_retention = retention;
-        self
-    }
-
-    /// The most rows one rescue or prune statement touches (default 1 000).
-    pub fn maintenance_batch(mut self, rows: usize) -> Self {
-        self.config.maintenance_batch = rows;
         self
     }
 
@@ -280,11 +264,6 @@ impl fmt::Debug for PgBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgBackend")
             .field("schema", &self.inner.config.schema)
-            .field(
-                "completed_retention",
-                &self.inner.config.completed_retention,
-            )
-            .field("dead_retention", &self.inner.config.dead_retention)
             .field("pool_size", &self.inner.pool.size())
             .finish_non_exhaustive()
     }
@@ -294,10 +273,9 @@ impl fmt::Debug for PgBackend {
 impl Backend for PgBackend {
     async fn job_insert_many(
         &self,
-        jobs: Vec<NewJob>,
-        _mode: InsertMode, // PostgreSQL has no capacity to wait for
+        params: JobInsertManyParams, // PostgreSQL has no capacity to wait for
     ) -> std::result::Result<Vec<JobId>, EnqueueError> {
-        if jobs.is_empty() {
+        if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
         self.check_schema().await?;
@@ -307,48 +285,66 @@ impl Backend for PgBackend {
             .acquire()
             .await
             .map_err(Error::db("store jobs"))?;
-        Ok(insert::insert_many(&mut conn, &self.inner.sql.insert, &jobs).await?)
+        Ok(insert::insert_many(&mut conn, &self.inner.sql.insert, &params.jobs).await?)
     }
 
     async fn job_fetch(
         &self,
-        request: FetchRequest<'_>,
+        params: JobFetchParams<'_>,
     ) -> std::result::Result<FetchedBatch, BoxError> {
         self.ensure_schema().await?;
-        fetch::fetch(&self.inner.pool, &self.inner.sql.fetch, request)
+        fetch::fetch(&self.inner.pool, &self.inner.sql.fetch, params)
             .await
             .map_err(boxed)
     }
 
     async fn job_complete_many(
         &self,
-        completions: Vec<Completion>,
+        params: JobCompleteManyParams,
     ) -> std::result::Result<(), BoxError> {
-        let ready =
-            complete::complete_many(&self.inner.pool, &self.inner.sql.complete, &completions)
-                .await
-                .map_err(boxed)?;
-        for queue in ready {
-            self.inner.hub.notify(&queue);
-        }
+        self.transition_many(&params.transitions, Fence::Running)
+            .await?;
         Ok(())
     }
 
     async fn job_heartbeat(
         &self,
-        running: &[(JobId, u32)],
-        lease: Duration,
+        params: JobHeartbeatParams<'_>,
     ) -> std::result::Result<Vec<JobId>, BoxError> {
-        complete::heartbeat(&self.inner.pool, &self.inner.sql.complete, running, lease)
+        complete::heartbeat(&self.inner.pool, &self.inner.sql.complete, params)
             .await
             .map_err(boxed)
     }
 
     async fn job_progress_many(
         &self,
-        progress: &[(JobId, u32, f32)],
+        params: JobProgressManyParams<'_>,
     ) -> std::result::Result<(), BoxError> {
-        complete::progress_many(&self.inner.pool, &self.inner.sql.complete, progress)
+        complete::progress_many(&self.inner.pool, &self.inner.sql.complete, params)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_expired_list(
+        &self,
+        params: JobExpiredListParams,
+    ) -> std::result::Result<Vec<ExpiredJob>, BoxError> {
+        self.ensure_schema().await?;
+        maintenance::expired(&self.inner.pool, &self.inner.sql.maintenance, params.limit)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn job_rescue_many(
+        &self,
+        params: JobRescueManyParams,
+    ) -> std::result::Result<u64, BoxError> {
+        self.transition_many(&params.transitions, Fence::LeaseExpired)
+            .await
+    }
+
+    async fn job_prune(&self, params: JobPruneParams) -> std::result::Result<u64, BoxError> {
+        maintenance::prune(&self.inner.pool, &self.inner.sql.maintenance, params)
             .await
             .map_err(boxed)
     }
@@ -358,8 +354,8 @@ impl Backend for PgBackend {
         self.inner.hub.subscribe(queue)
     }
 
-    async fn job_get(&self, id: JobId) -> std::result::Result<Option<JobInfo>, BoxError> {
-        admin::get(&self.inner.pool, &self.inner.sql.admin, id)
+    async fn job_get(&self, params: JobIdParams) -> std::result::Result<Option<JobInfo>, BoxError> {
+        admin::get(&self.inner.pool, &self.inner.sql.admin, params.id)
             .await
             .map_err(boxed)
     }
@@ -376,43 +372,46 @@ impl Backend for PgBackend {
             .map_err(boxed)
     }
 
-    async fn job_retry(&self, id: JobId) -> std::result::Result<bool, BoxError> {
+    async fn job_retry(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
         admin::retry(
             &self.inner.pool,
             &self.inner.sql.admin,
             &self.inner.channel,
-            id,
+            params.id,
         )
         .await
         .map_err(boxed)
     }
 
-    async fn job_cancel(&self, id: JobId) -> std::result::Result<bool, BoxError> {
-        admin::cancel(&self.inner.pool, &self.inner.sql.admin, id)
+    async fn job_cancel(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
+        admin::cancel(&self.inner.pool, &self.inner.sql.admin, params.id)
             .await
             .map_err(boxed)
     }
 
-    async fn job_delete(&self, id: JobId) -> std::result::Result<bool, BoxError> {
-        admin::delete(&self.inner.pool, &self.inner.sql.admin, id)
+    async fn job_delete(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
+        admin::delete(&self.inner.pool, &self.inner.sql.admin, params.id)
             .await
             .map_err(boxed)
     }
 
     async fn schedule_upsert(
         &self,
-        spec: &ScheduleSpec,
-        next_run_at: DateTime<Utc>,
+        params: ScheduleUpsertParams<'_>,
     ) -> std::result::Result<StoredSchedule, BoxError> {
         self.ensure_schema().await?;
-        schedules::upsert(
-            &self.inner.pool,
-            &self.inner.sql.schedules,
-            spec,
-            next_run_at,
-        )
-        .await
-        .map_err(boxed)
+        schedules::upsert(&self.inner.pool, &self.inner.sql.schedules, params)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn schedule_declare(
+        &self,
+        params: ScheduleDeclareParams<'_>,
+    ) -> std::result::Result<(), BoxError> {
+        schedules::declare(&self.inner.pool, &self.inner.sql.schedules, params)
+            .await
+            .map_err(boxed)
     }
 
     async fn schedule_list(&self) -> std::result::Result<Vec<StoredSchedule>, BoxError> {
@@ -423,43 +422,47 @@ impl Backend for PgBackend {
 
     async fn schedule_advance(
         &self,
-        id: &str,
-        expected_next: DateTime<Utc>,
-        next_run_at: DateTime<Utc>,
-        jobs: Vec<NewJob>,
+        params: ScheduleAdvanceParams<'_>,
     ) -> std::result::Result<bool, BoxError> {
         schedules::advance(
             &self.inner.pool,
             &self.inner.sql.schedules,
             &self.inner.sql.insert,
-            id,
-            expected_next,
-            next_run_at,
-            &jobs,
+            params,
         )
         .await
         .map_err(boxed)
     }
 
-    async fn schedule_remove(&self, id: &str) -> std::result::Result<bool, BoxError> {
-        schedules::remove(&self.inner.pool, &self.inner.sql.schedules, id)
+    async fn schedule_remove(
+        &self,
+        params: ScheduleRemoveParams<'_>,
+    ) -> std::result::Result<bool, BoxError> {
+        schedules::remove(&self.inner.pool, &self.inner.sql.schedules, params.id)
             .await
             .map_err(boxed)
     }
 
     async fn leader_elect(
         &self,
-        worker_id: &str,
-        ttl: Duration,
+        params: LeaderElectParams<'_>,
     ) -> std::result::Result<bool, BoxError> {
         self.ensure_schema().await?;
-        leader::elect(&self.inner.pool, &self.inner.sql.leader, worker_id, ttl)
-            .await
-            .map_err(boxed)
+        leader::elect(
+            &self.inner.pool,
+            &self.inner.sql.leader,
+            params.worker_id,
+            params.ttl,
+        )
+        .await
+        .map_err(boxed)
     }
 
-    async fn leader_resign(&self, worker_id: &str) -> std::result::Result<(), BoxError> {
-        leader::resign(&self.inner.pool, &self.inner.sql.leader, worker_id)
+    async fn leader_resign(
+        &self,
+        params: LeaderResignParams<'_>,
+    ) -> std::result::Result<(), BoxError> {
+        leader::resign(&self.inner.pool, &self.inner.sql.leader, params.worker_id)
             .await
             .map_err(boxed)
     }
@@ -467,17 +470,42 @@ impl Backend for PgBackend {
     async fn check(&self) -> std::result::Result<(), BoxError> {
         self.ensure_schema().await
     }
+}
 
-    async fn maintain(&self) -> std::result::Result<MaintenanceReport, BoxError> {
-        self.ensure_schema().await?;
-        maintenance::maintain(
+impl PgBackend {
+    /// Stores transitions under `fence`, and wakes the queues that got a
+    /// job back to wait. Returns how many applied.
+    async fn transition_many(
+        &self,
+        transitions: &[JobTransition],
+        fence: Fence,
+    ) -> std::result::Result<u64, BoxError> {
+        let (applied, ready) = complete::transition_many(
             &self.inner.pool,
-            &self.inner.sql.maintenance,
-            &self.inner.config,
-            &self.inner.channel,
-            &self.inner.hub,
+            &self.inner.sql.complete,
+            transitions,
+            fence,
         )
         .await
-        .map_err(boxed)
+        .map_err(boxed)?;
+        if !ready.is_empty() && fence == Fence::LeaseExpired {
+            // other processes' idle workers learn of rescued jobs too
+            let queues = ready
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",");
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(&self.inner.channel)
+                .bind(&queues)
+                .execute(&self.inner.pool)
+                .await
+                .map_err(Error::db("announce rescued jobs"))
+                .map_err(boxed)?;
+        }
+        for queue in ready {
+            self.inner.hub.notify(&queue);
+        }
+        Ok(applied)
     }
 }

@@ -1,5 +1,6 @@
-//! Recording attempt outcomes in batches, renewing leases, and recording
-//! the progress runs report.
+//! Storing the transitions jobs-core decided for ended runs (outcomes, and
+//! rescues of expired leases) in batches, renewing leases, and recording the
+//! progress runs report.
 //!
 //! Both statements are fenced: they touch a row only while it is `running`
 //! at the attempt the worker reports, so a worker that stalled past its
@@ -16,13 +17,11 @@
 //! leaves it the lookup by primary key (7 ms), in generic and custom plans
 //! alike. The statements stay prepared: one round trip each.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use jobs_core::backend::{Completion, Outcome};
-use jobs_core::{AttemptError, JobId};
+use jobs_core::JobId;
+use jobs_core::backend::{JobHeartbeatParams, JobProgressManyParams, JobTransition};
 use sqlx::{PgPool, Row};
+use std::collections::BTreeSet;
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -39,8 +38,12 @@ SET state = c.state,
     worker_id = NULL
 FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::timestamptz[], $5::text[], $6::boolean[])
     AS c(id, attempt, state, scheduled_at, error, uncount)
-WHERE j.id = c.id AND j.state = (SELECT 'running') AND j.attempt = c.attempt
+WHERE j.id = c.id AND j.state = (SELECT 'running') AND j.attempt = c.attempt{fence}
 RETURNING j.queue, j.state IN ('available', 'scheduled', 'retryable')";
+
+/// The rescue's extra fence: the lease is still expired, so a heartbeat
+/// that renewed it after the rescuer listed it wins.
+const LEASE_EXPIRED: &str = " AND j.leased_until < now()";
 
 const HEARTBEAT: &str = "
 WITH running AS (
@@ -65,6 +68,7 @@ WHERE j.id = p.id AND j.state = (SELECT 'running') AND j.attempt = p.attempt";
 #[derive(Debug)]
 pub(crate) struct CompleteSql {
     complete: String,
+    rescue: String,
     heartbeat: String,
     progress: String,
 }
@@ -72,14 +76,15 @@ pub(crate) struct CompleteSql {
 impl CompleteSql {
     pub(crate) fn new(schema: &str) -> Self {
         Self {
-            complete: render(COMPLETE, schema),
+            complete: render(&COMPLETE.replace("{fence}", ""), schema),
+            rescue: render(&COMPLETE.replace("{fence}", LEASE_EXPIRED), schema),
             heartbeat: render(HEARTBEAT, schema),
             progress: render(PROGRESS, schema),
         }
     }
 }
 
-/// One completion as the statement's columns.
+/// One transition as the statement's columns.
 struct Columns {
     id: i64,
     attempt: i32,
@@ -89,40 +94,46 @@ struct Columns {
     uncount: bool,
 }
 
-fn columns(completion: &Completion) -> Result<Columns> {
-    let error_json = |error: &AttemptError| {
-        serde_json::to_string(error).map_err(|e| Error::decode("attempt error", e))
-    };
-    let (state, scheduled_at, error, uncount) = match &completion.outcome {
-        Outcome::Completed => ("completed", None, None, false),
-        Outcome::Retry { at, error } => ("retryable", Some(*at), Some(error_json(error)?), false),
-        Outcome::Dead { error } => ("dead", None, Some(error_json(error)?), false),
-        Outcome::Snooze { at } => ("scheduled", Some(*at), None, true),
-        Outcome::Cancelled { error } => ("cancelled", None, Some(error_json(error)?), false),
-        Outcome::Release => ("available", None, None, true),
+fn columns(transition: &JobTransition) -> Result<Columns> {
+    let error = match &transition.error {
+        Some(error) => {
+            Some(serde_json::to_string(error).map_err(|e| Error::decode("attempt error", e))?)
+        }
+        None => None,
     };
     Ok(Columns {
-        id: completion.id.get(),
-        attempt: i32::try_from(completion.attempt).unwrap_or(i32::MAX),
-        state,
-        scheduled_at,
+        id: transition.run.id.get(),
+        attempt: i32::try_from(transition.run.attempt).unwrap_or(i32::MAX),
+        state: transition.state.as_str(),
+        scheduled_at: transition.scheduled_at,
         error,
-        uncount,
+        uncount: !transition.attempt_counted,
     })
 }
 
-/// Applies the outcomes; returns the queues that got a job back to wait
-/// (a release, a retry, a snooze), so their idle fetch loops look again and
-/// learn when it is due instead of sleeping a whole poll interval.
-pub(crate) async fn complete_many(
+/// Which runs a batch of transitions may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fence {
+    /// Runs still `Running` at their attempt: outcomes.
+    Running,
+    /// Those whose lease is also expired: rescues.
+    LeaseExpired,
+}
+
+/// Stores the transitions, each fenced; returns how many applied, and the
+/// queues that got a job back to wait (a release, a retry, a snooze), so
+/// their idle fetch loops look again and learn when it is due instead of
+/// sleeping a whole poll interval.
+pub(crate) async fn transition_many(
     pool: &PgPool,
     sql: &CompleteSql,
-    completions: &[Completion],
-) -> Result<BTreeSet<String>> {
-    if completions.is_empty() {
-        return Ok(BTreeSet::new());
+    transitions: &[JobTransition],
+    fence: Fence,
+) -> Result<(u64, BTreeSet<String>)> {
+    if transitions.is_empty() {
+        return Ok((0, BTreeSet::new()));
     }
-    let mut rows = completions
+    let mut rows = transitions
         .iter()
         .map(columns)
         .collect::<Result<Vec<_>>>()?;
@@ -133,11 +144,15 @@ pub(crate) async fn complete_many(
     let scheduled: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.scheduled_at).collect();
     let uncount: Vec<bool> = rows.iter().map(|r| r.uncount).collect();
     let errors: Vec<Option<String>> = rows.into_iter().map(|r| r.error).collect();
-    let context = match completions {
-        [one] => format!("record the outcome of job {}", one.id),
-        _ => format!("record the outcomes of {} jobs", completions.len()),
+    let (statement, what) = match fence {
+        Fence::Running => (&sql.complete, "outcome"),
+        Fence::LeaseExpired => (&sql.rescue, "rescue"),
     };
-    let applied = sqlx::query(&sql.complete)
+    let context = match transitions {
+        [one] => format!("record the {what} of job {}", one.run.id),
+        _ => format!("record the {what}s of {} jobs", transitions.len()),
+    };
+    let applied = sqlx::query(statement)
         .bind(ids)
         .bind(attempts)
         .bind(states)
@@ -148,9 +163,10 @@ pub(crate) async fn complete_many(
         .await
         .map_err(Error::db(context))?;
     let mut ready = BTreeSet::new();
-    for row in applied {
-        let read = Error::db("read recorded outcomes");
-        let is_ready: Option<bool> = row.try_get(1).map_err(read)?;
+    for row in &applied {
+        let is_ready: Option<bool> = row
+            .try_get(1)
+            .map_err(Error::db("read recorded outcomes"))?;
         if is_ready == Some(true) {
             ready.insert(
                 row.try_get(0)
@@ -158,7 +174,7 @@ pub(crate) async fn complete_many(
             );
         }
     }
-    Ok(ready)
+    Ok((applied.len() as u64, ready))
 }
 
 /// Renews the leases of attempts still running; returns the ids of those
@@ -166,18 +182,18 @@ pub(crate) async fn complete_many(
 pub(crate) async fn heartbeat(
     pool: &PgPool,
     sql: &CompleteSql,
-    running: &[(JobId, u32)],
-    lease: Duration,
+    params: JobHeartbeatParams<'_>,
 ) -> Result<Vec<JobId>> {
+    let JobHeartbeatParams { running, lease } = params;
     if running.is_empty() {
         return Ok(Vec::new());
     }
     let mut running = running.to_vec();
     running.sort_unstable();
-    let ids: Vec<i64> = running.iter().map(|(id, _)| id.get()).collect();
+    let ids: Vec<i64> = running.iter().map(|run| run.id.get()).collect();
     let attempts: Vec<i32> = running
         .iter()
-        .map(|(_, attempt)| i32::try_from(*attempt).unwrap_or(i32::MAX))
+        .map(|run| i32::try_from(run.attempt).unwrap_or(i32::MAX))
         .collect();
     let gone: Vec<i64> = sqlx::query_scalar(&sql.heartbeat)
         .bind(ids)
@@ -196,19 +212,19 @@ pub(crate) async fn heartbeat(
 pub(crate) async fn progress_many(
     pool: &PgPool,
     sql: &CompleteSql,
-    reports: &[(JobId, u32, f32)],
+    params: JobProgressManyParams<'_>,
 ) -> Result<()> {
-    if reports.is_empty() {
+    if params.reports.is_empty() {
         return Ok(());
     }
-    let mut reports = reports.to_vec();
-    reports.sort_unstable_by_key(|(id, _, _)| *id);
-    let ids: Vec<i64> = reports.iter().map(|(id, _, _)| id.get()).collect();
+    let mut reports = params.reports.to_vec();
+    reports.sort_unstable_by_key(|report| report.run);
+    let ids: Vec<i64> = reports.iter().map(|report| report.run.id.get()).collect();
     let attempts: Vec<i32> = reports
         .iter()
-        .map(|(_, attempt, _)| i32::try_from(*attempt).unwrap_or(i32::MAX))
+        .map(|report| i32::try_from(report.run.attempt).unwrap_or(i32::MAX))
         .collect();
-    let progress: Vec<f32> = reports.iter().map(|(_, _, p)| *p).collect();
+    let progress: Vec<f32> = reports.iter().map(|report| report.progress).collect();
     sqlx::query(&sql.progress)
         .bind(ids)
         .bind(attempts)

@@ -6,16 +6,6 @@ use crate::{Error, Result};
 
 /// The schema the tables live in unless configured otherwise.
 pub const DEFAULT_SCHEMA: &str = "jobs";
-/// How long `Completed` jobs are kept before the pruner deletes them.
-pub const DEFAULT_COMPLETED_RETENTION: Duration = Duration::from_secs(24 * 3600);
-/// How long `Dead` and `Cancelled` jobs are kept before the pruner deletes them.
-pub const DEFAULT_DEAD_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The most rows one pruning or rescuing statement touches, so a backlog
-/// is worked off in short transactions instead of one long lock.
-pub const DEFAULT_MAINTENANCE_BATCH: usize = 1_000;
-/// The most batches of each kind one maintenance pass runs; the rest waits
-/// for the next pass.
-pub const DEFAULT_MAINTENANCE_BATCHES: usize = 10;
 /// The pool size [`PgBackend::connect`](crate::PgBackend::connect) uses.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long an idle pooled connection may sit before it is checked with a
@@ -31,10 +21,6 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PgConfig {
     pub(crate) schema: String,
-    pub(crate) completed_retention: Duration,
-    pub(crate) dead_retention: Duration,
-    pub(crate) maintenance_batch: usize,
-    pub(crate) maintenance_batches: usize,
     pub(crate) max_connections: u32,
     pub(crate) acquire_timeout: Duration,
 }
@@ -43,10 +29,6 @@ impl Default for PgConfig {
     fn default() -> Self {
         Self {
             schema: DEFAULT_SCHEMA.to_owned(),
-            completed_retention: DEFAULT_COMPLETED_RETENTION,
-            dead_retention: DEFAULT_DEAD_RETENTION,
-            maintenance_batch: DEFAULT_MAINTENANCE_BATCH,
-            maintenance_batches: DEFAULT_MAINTENANCE_BATCHES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
@@ -56,11 +38,6 @@ impl Default for PgConfig {
 impl PgConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         validate_schema_name(&self.schema)?;
-        if self.maintenance_batch == 0 || self.maintenance_batches == 0 {
-            return Err(Error::InvalidSetting(
-                "maintenance batch size and count must be at least 1".into(),
-            ));
-        }
         if self.max_connections == 0 {
             return Err(Error::InvalidSetting(
                 "the pool needs at least 1 connection".into(),

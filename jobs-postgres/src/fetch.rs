@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use jobs_core::JobId;
-use jobs_core::backend::{FetchRequest, FetchedBatch, FetchedJob};
+use jobs_core::backend::{FetchedBatch, FetchedJob, JobFetchParams};
 use sqlx::{PgPool, Row};
 
 use crate::schema::render;
@@ -69,7 +69,7 @@ impl FetchSql {
 pub(crate) async fn fetch(
     pool: &PgPool,
     sql: &FetchSql,
-    request: FetchRequest<'_>,
+    request: JobFetchParams<'_>,
 ) -> Result<FetchedBatch> {
     if request.limit == 0 || request.kinds.is_empty() {
         return Ok(FetchedBatch::default());

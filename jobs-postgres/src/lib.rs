@@ -30,9 +30,10 @@
 //!   committed. A claimed job holds a lease that its worker's heartbeat
 //!   renews; when a worker dies (`kill -9`, a lost network) the lease
 //!   expires and the elected leader's rescuer puts the job back for its next
-//!   attempt with the error `"worker lost"` in its history (or makes it
-//!   `Dead` if its attempts are spent), within lease + maintenance interval
-//!   (30 s + 15 s by default). Write jobs so that running twice is harmless.
+//!   attempt, after the job's own backoff, with an error starting `"worker
+//!   lost"` in its history (or makes it `Dead` if its attempts are spent),
+//!   within lease + maintenance interval (30 s + 15 s by default). Write jobs
+//!   so that running twice is harmless.
 //! - **Fenced completions.** Every outcome is written only while the job is
 //!   still `Running` at the attempt that produced it, so a worker that
 //!   stalled past its lease cannot overwrite what the newer attempt did.
@@ -45,8 +46,9 @@
 //!   worker; a new one takes over when its term lapses. Each tick's jobs are
 //!   inserted in the same transaction that advances the schedule by
 //!   compare-and-set, so a tick never yields two jobs.
-//! - **Pruning.** Finished jobs are deleted after their retention
-//!   (`Completed` 24 h, `Dead`/`Cancelled` 7 days by default) in batches.
+//! - **Pruning.** The leader deletes finished jobs after their retention
+//!   (`Completed` 24 h, `Dead`/`Cancelled` 7 days by default; set on the
+//!   worker with `retention_completed` and `retention_failed`) in batches.
 //! - **Reconnection.** Errors are returned, never panics; the worker retries
 //!   with backoff and the pool opens new connections when the server is
 //!   back.
@@ -95,12 +97,9 @@ mod tx;
 
 pub use crate::backend::{PgBackend, PgBackendBuilder};
 pub use crate::config::{
-    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_COMPLETED_RETENTION, DEFAULT_DEAD_RETENTION,
-    DEFAULT_MAINTENANCE_BATCH, DEFAULT_MAINTENANCE_BATCHES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_SCHEMA, validate_schema_name,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCHEMA, validate_schema_name,
 };
 pub use crate::error::{Error, Result};
-pub use crate::maintenance::WORKER_LOST;
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::tx::EnqueueTx;
 

@@ -16,14 +16,21 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "schedule_definitions",
+        sql: include_str!("migrations/0002_schedule_definitions.sql"),
+    },
+];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// First key of the advisory lock migrations hold ("jobs" in ASCII); the
 /// second is the schema name's hash, so schemas migrate independently.

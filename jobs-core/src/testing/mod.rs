@@ -121,6 +121,9 @@ macro_rules! conformance_suite {
             a_schedule_no_worker_declares_still_ticks_and_is_orphaned,
             a_declared_schedule_is_not_orphaned,
             shutdown_returns_within_its_timeout,
+            each_transition_is_stored_as_given,
+            admin_retry_cancel_and_delete_follow_their_rules,
+            schedule_advance_is_a_compare_and_set_with_its_jobs,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -1,13 +1,11 @@
-//! The backend against a real PostgreSQL, through the `Backend` trait:
-//! migrations, claim order, kind filter, fencing, unique jobs, transactional
-//! enqueue, schedules, leader election, rescue and pruning.
+//! What is particular to PostgreSQL, against a real server: migrations, the
+//! claim under concurrency, unique jobs in the database, transactional
+//! enqueue. The behaviour every backend shares is the conformance suite's.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod claim;
-mod maintenance;
-mod schedules;
 mod tx;
 mod unique;
 
@@ -17,11 +15,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    Backend, Completion, FetchRequest, InsertMode, NewJob, Outcome, ScheduleSpec,
+    Backend, InsertMode, JobCompleteManyParams, JobFetchParams, JobIdParams, JobInsertManyParams,
+    LeaderElectParams, NewJob, RunningAttempt,
 };
 use jobs_core::registry::JobDefinition;
 use jobs_core::retry::RetryPolicy;
-use jobs_core::{AttemptError, JobBuilder, JobId, JobState};
+use jobs_core::testing::Outcome;
+use jobs_core::{JobBuilder, JobId, JobState};
 use jobs_postgres::prelude::*;
 use jobs_postgres::{Error, SCHEMA_VERSION, sqlx};
 
@@ -41,8 +41,8 @@ fn job(kind: &'static str) -> NewJob {
     }
 }
 
-fn request<'a>(kinds: &'a [&'static str], limit: usize) -> FetchRequest<'a> {
-    FetchRequest {
+fn request<'a>(kinds: &'a [&'static str], limit: usize) -> JobFetchParams<'a> {
+    JobFetchParams {
         queue: "default",
         kinds,
         limit,
@@ -53,38 +53,21 @@ fn request<'a>(kinds: &'a [&'static str], limit: usize) -> FetchRequest<'a> {
 
 async fn insert(backend: &PgBackend, jobs: Vec<NewJob>) -> Vec<JobId> {
     backend
-        .job_insert_many(jobs, InsertMode::Wait)
+        .job_insert_many(JobInsertManyParams {
+            jobs,
+            mode: InsertMode::Wait,
+        })
         .await
         .expect("insert")
 }
 
 async fn state_of(backend: &PgBackend, id: JobId) -> JobState {
     backend
-        .job_get(id)
+        .job_get(JobIdParams { id })
         .await
         .unwrap()
         .expect("job exists")
         .state
-}
-
-/// Moves a running job's lease into the past, as if its worker died.
-async fn expire_lease(backend: &PgBackend, id: JobId) {
-    sqlx::query(&format!(
-        "UPDATE \"{}\".jobs SET leased_until = now() - interval '1 second' WHERE id = $1",
-        backend.schema()
-    ))
-    .bind(id.get())
-    .execute(backend.pool())
-    .await
-    .unwrap();
-}
-
-fn attempt_error(attempt: u32, message: &str) -> AttemptError {
-    AttemptError {
-        attempt,
-        message: message.to_owned(),
-        at: Utc::now(),
-    }
 }
 
 #[tokio::test]
@@ -128,7 +111,10 @@ async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
         "{error}"
     );
     let error = older_binary
-        .leader_elect("w", LEASE)
+        .leader_elect(LeaderElectParams {
+            worker_id: "w",
+            ttl: LEASE,
+        })
         .await
         .expect_err("and to lead");
     assert!(error.to_string().contains("newer"), "{error}");
@@ -182,7 +168,10 @@ async fn backend_is_a_cheap_shared_handle() {
     let backend = fresh_backend().await;
     let shared: Arc<dyn Backend> = Arc::new(backend.clone());
     let id = shared
-        .job_insert_many(vec![job("a")], InsertMode::Try)
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![job("a")],
+            mode: InsertMode::Try,
+        })
         .await
         .unwrap()[0];
     assert_eq!(state_of(&backend, id).await, JobState::Available);

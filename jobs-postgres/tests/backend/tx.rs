@@ -48,12 +48,20 @@ async fn enqueue_tx_exists_only_if_the_transaction_commits() {
         .await
         .unwrap();
     assert!(
-        backend.job_get(rolled_back).await.unwrap().is_none(),
+        backend
+            .job_get(JobIdParams { id: rolled_back })
+            .await
+            .unwrap()
+            .is_none(),
         "invisible before commit"
     );
     tx.rollback().await.unwrap();
     assert!(
-        backend.job_get(rolled_back).await.unwrap().is_none(),
+        backend
+            .job_get(JobIdParams { id: rolled_back })
+            .await
+            .unwrap()
+            .is_none(),
         "gone after rollback"
     );
     assert!(
@@ -75,7 +83,11 @@ async fn enqueue_tx_exists_only_if_the_transaction_commits() {
     );
     tx.commit().await.unwrap();
     assert!(wakeup.wait(Duration::from_secs(5)).await, "woken at commit");
-    let info = backend.job_get(committed).await.unwrap().unwrap();
+    let info = backend
+        .job_get(JobIdParams { id: committed })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(info.state, JobState::Available);
     assert_eq!(info.queue, "mail");
     assert_eq!(info.args, serde_json::json!({"user": 2}));
@@ -96,9 +108,13 @@ async fn enqueue_tx_trait_uses_the_default_schema() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let info = backend.job_get(id).await.unwrap().expect("committed");
+    let info = backend
+        .job_get(JobIdParams { id })
+        .await
+        .unwrap()
+        .expect("committed");
     assert_eq!(info.kind, "welcome");
-    assert!(backend.job_delete(id).await.unwrap());
+    assert!(backend.job_delete(JobIdParams { id }).await.unwrap());
 
     let mut tx = pool.begin().await.unwrap();
     let id = JobBuilder::new(&WELCOME, Ok("{\"user\":4}".into()))
@@ -106,7 +122,7 @@ async fn enqueue_tx_trait_uses_the_default_schema() {
         .await
         .unwrap();
     drop(tx); // rolls back
-    assert!(backend.job_get(id).await.unwrap().is_none());
+    assert!(backend.job_get(JobIdParams { id }).await.unwrap().is_none());
 }
 
 #[jobs_core::job(name = "tx_greet", queue = "tx")]

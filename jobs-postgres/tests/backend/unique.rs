@@ -16,7 +16,10 @@ async fn fifty_concurrent_unique_enqueues_store_one_job() {
                 ..job("report")
             };
             backend
-                .job_insert_many(vec![job], InsertMode::Wait)
+                .job_insert_many(JobInsertManyParams {
+                    jobs: vec![job],
+                    mode: InsertMode::Wait,
+                })
                 .await
                 .unwrap()[0]
         }));
@@ -73,16 +76,18 @@ async fn fifty_concurrent_unique_enqueues_store_one_job() {
         .unwrap()
         .jobs;
     backend
-        .job_complete_many(
-            claimed
+        .job_complete_many(JobCompleteManyParams {
+            transitions: claimed
                 .iter()
-                .map(|j| Completion {
-                    id: j.id,
-                    attempt: 1,
-                    outcome: Outcome::Completed,
+                .map(|j| {
+                    let run = RunningAttempt {
+                        id: j.id,
+                        attempt: 1,
+                    };
+                    Outcome::Completed.into_transition(run)
                 })
                 .collect(),
-        )
+        })
         .await
         .unwrap();
     let again = insert(
@@ -141,7 +146,10 @@ async fn a_unique_insert_waits_for_a_competing_transaction_that_rolls_back() {
                 ..job(crate::tx::UNIQUE.name)
             };
             backend
-                .job_insert_many(vec![job], InsertMode::Wait)
+                .job_insert_many(JobInsertManyParams {
+                    jobs: vec![job],
+                    mode: InsertMode::Wait,
+                })
                 .await
                 .unwrap()[0]
         })
@@ -154,7 +162,13 @@ async fn a_unique_insert_waits_for_a_competing_transaction_that_rolls_back() {
     tx.rollback().await.unwrap();
     let theirs = competing.await.unwrap();
     assert_ne!(theirs, ours);
-    assert!(backend.job_get(ours).await.unwrap().is_none());
+    assert!(
+        backend
+            .job_get(JobIdParams { id: ours })
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(state_of(&backend, theirs).await, JobState::Available);
     drop_schema(&backend).await;
 }

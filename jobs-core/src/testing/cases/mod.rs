@@ -13,6 +13,7 @@ mod recurring;
 mod retries;
 mod shutdown;
 mod steering;
+mod storage;
 
 pub use self::admin::*;
 pub use self::bad_input::*;
@@ -24,3 +25,4 @@ pub use self::recurring::*;
 pub use self::retries::*;
 pub use self::shutdown::*;
 pub use self::steering::*;
+pub use self::storage::*;
