@@ -271,15 +271,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError> {
-        let ScheduleAdvanceParams {
-            id,
-            expected_next,
-            next_run_at,
-            jobs,
-        } = params;
-        Ok(self.with_store(|store, now| {
-            store.schedule_advance(id, expected_next, next_run_at, jobs, now)
-        }))
+        Ok(self.with_store(|store, now| store.schedule_advance(params, now)))
     }
 
     async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    ExpiredJob, JobPruneParams, JobTransition, NewJob, RunningAttempt, ScheduleSpec,
+    ExpiredJob, JobPruneParams, JobTransition, RunningAttempt, ScheduleAdvanceParams, ScheduleSpec,
     StoredSchedule, after,
 };
 
@@ -138,18 +138,18 @@ impl Store {
     /// refusing it would silently stop the schedule while the store is full.
     pub(crate) fn schedule_advance(
         &mut self,
-        id: &str,
-        expected_next: DateTime<Utc>,
-        next_run_at: DateTime<Utc>,
-        jobs: Vec<NewJob>,
+        params: ScheduleAdvanceParams<'_>,
         now: DateTime<Utc>,
     ) -> bool {
-        if !self.schedules.advance(id, expected_next, next_run_at, now) {
+        let advanced =
+            self.schedules
+                .advance(params.id, params.expected_next, params.next_run_at, now);
+        if !advanced {
             return false;
         }
         // an unbounded insert is never refused, and the lock held by the
         // caller makes the tick and its jobs one step
-        let _ids = self.insert_many(jobs, now, Room::Unbounded);
+        let _ids = self.insert_many(params.jobs, now, Room::Unbounded);
         true
     }
 
