@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{Completion, Outcome};
 use jobs_core::{AttemptError, JobId};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -64,9 +64,9 @@ WHERE j.id = p.id AND j.state = (SELECT 'running') AND j.attempt = p.attempt";
 /// The rendered completion statements of one schema.
 #[derive(Debug)]
 pub(crate) struct CompleteSql {
-    complete: String,
-    heartbeat: String,
-    progress: String,
+    complete: SqlStr,
+    heartbeat: SqlStr,
+    progress: SqlStr,
 }
 
 impl CompleteSql {
@@ -137,7 +137,7 @@ pub(crate) async fn complete_many(
         [one] => format!("record the outcome of job {}", one.id),
         _ => format!("record the outcomes of {} jobs", completions.len()),
     };
-    let applied = sqlx::query(&sql.complete)
+    let applied = sqlx::query(sql.complete.clone())
         .bind(ids)
         .bind(attempts)
         .bind(states)
@@ -179,7 +179,7 @@ pub(crate) async fn heartbeat(
         .iter()
         .map(|(_, attempt)| i32::try_from(*attempt).unwrap_or(i32::MAX))
         .collect();
-    let gone: Vec<i64> = sqlx::query_scalar(&sql.heartbeat)
+    let gone: Vec<i64> = sqlx::query_scalar(sql.heartbeat.clone())
         .bind(ids)
         .bind(attempts)
         .bind(lease.as_secs_f64())
@@ -209,7 +209,7 @@ pub(crate) async fn progress_many(
         .map(|(_, attempt, _)| i32::try_from(*attempt).unwrap_or(i32::MAX))
         .collect();
     let progress: Vec<f32> = reports.iter().map(|(_, _, p)| *p).collect();
-    sqlx::query(&sql.progress)
+    sqlx::query(sql.progress.clone())
         .bind(ids)
         .bind(attempts)
         .bind(progress)

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::NewJob;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -61,14 +61,14 @@ const MAX_ROUNDS: usize = 5;
 /// The rendered insert statements of one schema.
 #[derive(Debug)]
 pub(crate) struct InsertSql {
-    insert: String,
-    existing: String,
+    insert: SqlStr,
+    existing: SqlStr,
     channel: String,
 }
 
 impl InsertSql {
     pub(crate) fn new(schema: &str, channel: &str) -> Self {
-        let fill = |template: &str| render(template, schema).replace("{unfinished}", UNFINISHED);
+        let fill = |template: &str| render(&template.replace("{unfinished}", UNFINISHED), schema);
         Self {
             insert: fill(INSERT),
             existing: fill(EXISTING),
@@ -148,7 +148,7 @@ async fn insert_rows(
         .collect();
     let scheduled: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|job| job.scheduled_at).collect();
     let unique: Vec<Option<&str>> = jobs.iter().map(|job| job.unique_key.as_deref()).collect();
-    let rows = sqlx::query(&sql.insert)
+    let rows = sqlx::query(sql.insert.clone())
         .bind(kinds)
         .bind(queues)
         .bind(args)
@@ -214,7 +214,7 @@ async fn existing_ids(
         .iter()
         .map(|&i| jobs[i].unique_key.as_deref().unwrap_or_default())
         .collect();
-    let rows = sqlx::query(&sql.existing)
+    let rows = sqlx::query(sql.existing.clone())
         .bind(kinds)
         .bind(keys)
         .fetch_all(&mut *conn)

@@ -74,8 +74,16 @@
 //! # TLS
 //!
 //! This crate enables no TLS implementation in sqlx. To connect over TLS,
-//! add `sqlx = { version = "0.8", features = ["tls-rustls"] }` (or
-//! `tls-native-tls`) to your own `Cargo.toml`; features unify.
+//! add `sqlx = { version = "0.9", default-features = false, features =
+//! ["tls-rustls"] }` (or `tls-native-tls`) to your own `Cargo.toml`;
+//! features unify.
+//!
+//! # sqlx version
+//!
+//! Built on sqlx 0.9 (re-exported as [`jobs_postgres::sqlx`](sqlx)): the
+//! transactions you pass to `enqueue_tx` and the pool you pass to
+//! [`PgBackend::from_pool`] must come from sqlx 0.9. sqlx 0.9 needs Rust
+//! 1.94, which is therefore this crate's minimum Rust version.
 
 #![warn(missing_docs, unreachable_pub)]
 

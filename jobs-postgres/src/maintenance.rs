@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use jobs_core::backend::MaintenanceReport;
 use jobs_core::wake::WakeHub;
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 
 use crate::config::PgConfig;
 use crate::schema::render;
@@ -52,8 +52,8 @@ DELETE FROM {schema}.jobs j USING doomed WHERE j.id = doomed.id";
 /// The rendered maintenance statements of one schema.
 #[derive(Debug)]
 pub(crate) struct MaintenanceSql {
-    rescue: String,
-    prune: String,
+    rescue: SqlStr,
+    prune: SqlStr,
 }
 
 impl MaintenanceSql {
@@ -89,7 +89,7 @@ async fn rescue(
     let mut rescued = 0;
     let mut ready = BTreeSet::new();
     for _ in 0..config.maintenance_batches {
-        let rows = sqlx::query(&sql.rescue)
+        let rows = sqlx::query(sql.rescue.clone())
             .bind(batch)
             .bind(WORKER_LOST)
             .fetch_all(pool)
@@ -140,7 +140,7 @@ async fn prune(pool: &PgPool, sql: &MaintenanceSql, config: &PgConfig) -> Result
     let batch = i64::try_from(config.maintenance_batch).unwrap_or(i64::MAX);
     let mut pruned = 0;
     for _ in 0..config.maintenance_batches {
-        let deleted = sqlx::query(&sql.prune)
+        let deleted = sqlx::query(sql.prune.clone())
             .bind(config.completed_retention.as_secs_f64())
             .bind(config.dead_retention.as_secs_f64())
             .bind(batch)

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{NewJob, ScheduleSpec, StoredSchedule};
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, PgPool, Row};
+use sqlx::{Connection, PgPool, Row, SqlStr};
 
 use crate::insert::{InsertSql, insert_many};
 use crate::schema::render;
@@ -39,10 +39,10 @@ const REMOVE: &str = "DELETE FROM {schema}.schedules WHERE id = $1";
 /// The rendered schedule statements of one schema.
 #[derive(Debug)]
 pub(crate) struct ScheduleSql {
-    upsert: String,
-    list: String,
-    advance: String,
-    remove: String,
+    upsert: SqlStr,
+    list: SqlStr,
+    advance: SqlStr,
+    remove: SqlStr,
 }
 
 impl ScheduleSql {
@@ -77,7 +77,7 @@ pub(crate) async fn upsert(
     spec: &ScheduleSpec,
     next_run_at: DateTime<Utc>,
 ) -> Result<StoredSchedule> {
-    let row = sqlx::query(&sql.upsert)
+    let row = sqlx::query(sql.upsert.clone())
         .bind(&spec.id)
         .bind(&spec.kind)
         .bind(&spec.cron)
@@ -91,7 +91,7 @@ pub(crate) async fn upsert(
 
 /// Every stored schedule, by id.
 pub(crate) async fn list(pool: &PgPool, sql: &ScheduleSql) -> Result<Vec<StoredSchedule>> {
-    let rows = sqlx::query(&sql.list)
+    let rows = sqlx::query(sql.list.clone())
         .fetch_all(pool)
         .await
         .map_err(Error::db("list schedules"))?;
@@ -112,7 +112,7 @@ pub(crate) async fn advance(
     let context = || format!("advance schedule `{id}`");
     let mut conn = pool.acquire().await.map_err(Error::db(context()))?;
     let mut tx = conn.begin().await.map_err(Error::db(context()))?;
-    let moved = sqlx::query(&sql.advance)
+    let moved = sqlx::query(sql.advance.clone())
         .bind(id)
         .bind(expected_next)
         .bind(next_run_at)
@@ -134,7 +134,7 @@ pub(crate) async fn advance(
 
 /// Deletes schedule `id`; returns whether it existed.
 pub(crate) async fn remove(pool: &PgPool, sql: &ScheduleSql, id: &str) -> Result<bool> {
-    let removed = sqlx::query(&sql.remove)
+    let removed = sqlx::query(sql.remove.clone())
         .bind(id)
         .execute(pool)
         .await

@@ -5,7 +5,9 @@
 //! once take turns), and recorded in `{schema}.schema_migrations`. A schema
 //! migrated by a newer binary is refused, with a message saying so.
 
-use sqlx::{Connection, PgPool};
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, Connection, PgPool, SqlSafeStr, SqlStr};
 
 use crate::{Error, Result};
 
@@ -29,9 +31,20 @@ pub const SCHEMA_VERSION: i32 = 1;
 /// second is the schema name's hash, so schemas migrate independently.
 const MIGRATION_LOCK: i32 = 0x6a6f_6273;
 
-/// Replaces `{schema}` in a SQL template with the quoted schema name.
-pub(crate) fn render(template: &str, schema: &str) -> String {
-    template.replace("{schema}", &format!("\"{schema}\""))
+/// Replaces `{schema}` in a SQL template with the quoted schema name,
+/// ready to send. Statements are rendered once per backend and shared:
+/// cloning the result is a reference count, not a copy.
+///
+/// The one place where SQL is built from a string at run time. Its only
+/// dynamic part is the schema name, which
+/// [`validate_schema_name`](crate::validate_schema_name) restricts to
+/// `a-z`, `0-9` and `_` before any backend exists, so quoting it cannot be
+/// escaped.
+pub(crate) fn render(template: &str, schema: &str) -> SqlStr {
+    let sql: Arc<str> = template
+        .replace("{schema}", &format!("\"{schema}\""))
+        .into();
+    AssertSqlSafe(sql).into_sql_str()
 }
 
 /// Creates or upgrades the schema to [`SCHEMA_VERSION`]. Idempotent.
@@ -54,7 +67,7 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
          );",
         schema,
     );
-    sqlx::raw_sql(&bootstrap)
+    sqlx::raw_sql(bootstrap)
         .execute(&mut *tx)
         .await
         .map_err(Error::db(context()))?;
@@ -71,11 +84,11 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
             "apply migration {:04}_{} to schema `{schema}`",
             migration.version, migration.name
         );
-        sqlx::raw_sql(&render(migration.sql, schema))
+        sqlx::raw_sql(render(migration.sql, schema))
             .execute(&mut *tx)
             .await
             .map_err(Error::db(what.clone()))?;
-        sqlx::query(&render(
+        sqlx::query(render(
             "INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)",
             schema,
         ))
@@ -129,7 +142,7 @@ async fn current_version(conn: &mut sqlx::PgConnection, schema: &str) -> Result<
     if table.is_none() {
         return Ok(0);
     }
-    let version: Option<i32> = sqlx::query_scalar(&render(
+    let version: Option<i32> = sqlx::query_scalar(render(
         "SELECT max(version) FROM {schema}.schema_migrations",
         schema,
     ))

@@ -51,10 +51,10 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
         for queue in &shared.queues {
             queue.progress_changes(&mut progress);
         }
-        if !progress.is_empty() {
-            if let Err(error) = shared.backend.job_progress_many(&progress).await {
-                tracing::debug!(%error, jobs = progress.len(), "could not record job progress");
-            }
+        if !progress.is_empty()
+            && let Err(error) = shared.backend.job_progress_many(&progress).await
+        {
+            tracing::debug!(%error, jobs = progress.len(), "could not record job progress");
         }
     }
 }

@@ -188,10 +188,10 @@ impl WorkerHandle {
     /// attempt not counted. Returns when all of that is done.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "worker task ended abnormally");
-            }
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::error!(%error, "worker task ended abnormally");
         }
     }
 
@@ -312,10 +312,10 @@ async fn backend_usable(shared: &WorkerShared, stop: &CancellationToken) -> bool
 }
 
 async fn join_quietly(task: JoinHandle<()>) {
-    if let Err(error) = task.await {
-        if error.is_panic() {
-            tracing::error!(%error, "a worker task panicked");
-        }
+    if let Err(error) = task.await
+        && error.is_panic()
+    {
+        tracing::error!(%error, "a worker task panicked");
     }
 }
 

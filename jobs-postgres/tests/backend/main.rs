@@ -23,7 +23,8 @@ use jobs_core::registry::JobDefinition;
 use jobs_core::retry::RetryPolicy;
 use jobs_core::{AttemptError, JobBuilder, JobId, JobState};
 use jobs_postgres::prelude::*;
-use jobs_postgres::{Error, SCHEMA_VERSION, sqlx};
+use jobs_postgres::sqlx::{self, AssertSqlSafe};
+use jobs_postgres::{Error, SCHEMA_VERSION};
 
 use common::{backend_on, drop_schema, fresh_backend, schema_name};
 
@@ -69,10 +70,10 @@ async fn state_of(backend: &PgBackend, id: JobId) -> JobState {
 
 /// Moves a running job's lease into the past, as if its worker died.
 async fn expire_lease(backend: &PgBackend, id: JobId) {
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "UPDATE \"{}\".jobs SET leased_until = now() - interval '1 second' WHERE id = $1",
         backend.schema()
-    ))
+    )))
     .bind(id.get())
     .execute(backend.pool())
     .await
@@ -92,20 +93,20 @@ async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
     let backend = fresh_backend().await;
     backend.migrate().await.expect("second migrate is a no-op");
     backend.check_schema().await.expect("version matches");
-    let versions: Vec<i32> = sqlx::query_scalar(&format!(
+    let versions: Vec<i32> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT version FROM \"{}\".schema_migrations ORDER BY version",
         backend.schema()
-    ))
+    )))
     .fetch_all(backend.pool())
     .await
     .unwrap();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
 
     // a newer binary migrated this schema
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO \"{}\".schema_migrations (version, name) VALUES ($1, 'from the future')",
         backend.schema()
-    ))
+    )))
     .bind(SCHEMA_VERSION + 1)
     .execute(backend.pool())
     .await

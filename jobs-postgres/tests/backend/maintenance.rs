@@ -93,7 +93,13 @@ async fn prune_deletes_finished_jobs_past_their_retention() {
         );
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let pool = backend.pool().clone();
-        async move { sqlx::query(&sql).bind(ids).execute(&pool).await.unwrap() }
+        async move {
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(ids)
+                .execute(&pool)
+                .await
+                .unwrap()
+        }
     };
     backdate(&ids[0..4], "2 hours").await;
     backdate(&ids[4..6], "2 days").await;

@@ -29,10 +29,10 @@ async fn fifty_concurrent_unique_enqueues_store_one_job() {
         ids.iter().all(|&id| id == ids[0]),
         "everyone gets the one id: {ids:?}"
     );
-    let count: i64 = sqlx::query_scalar(&format!(
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM \"{}\".jobs",
         backend.schema()
-    ))
+    )))
     .fetch_one(backend.pool())
     .await
     .unwrap();
