@@ -157,3 +157,47 @@ async fn a_committed_job_runs_and_a_rolled_back_one_never_exists() {
     assert!(client.job(dropped).await.unwrap().is_none());
     assert!(client.delete(committed).await.unwrap());
 }
+
+/// A user's own sqlx 0.9 (`::sqlx`, the dev-dependency that asks for 0.9,
+/// not our re-export): its pool builds the backend and its transaction
+/// goes to `enqueue_tx`, both the method and the prelude's trait (#14).
+#[tokio::test]
+async fn enqueue_tx_takes_a_transaction_of_the_user_s_own_sqlx() {
+    let pool: ::sqlx::PgPool = ::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&common::database_url())
+        .await
+        .unwrap();
+    let backend = PgBackend::builder()
+        .schema(schema_name())
+        .build(pool.clone())
+        .unwrap();
+    backend.migrate().await.unwrap();
+    PgBackend::from_pool(pool.clone()).migrate().await.unwrap();
+
+    let mut tx: ::sqlx::Transaction<'_, ::sqlx::Postgres> = pool.begin().await.unwrap();
+    let ours = backend
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":5}".into())),
+        )
+        .await
+        .unwrap();
+    let default_schema = JobBuilder::new(&WELCOME, Ok("{\"user\":6}".into()))
+        .enqueue_tx(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let info = backend.job_get(ours).await.unwrap().expect("committed");
+    assert_eq!(info.args, serde_json::json!({"user": 5}));
+    let on_default = PgBackend::from_pool(pool);
+    let info = on_default
+        .job_get(default_schema)
+        .await
+        .unwrap()
+        .expect("committed");
+    assert_eq!(info.args, serde_json::json!({"user": 6}));
+    assert!(on_default.job_delete(default_schema).await.unwrap());
+    drop_schema(&backend).await;
+}
