@@ -222,9 +222,23 @@ impl PgBackend {
     /// with [`Error::SchemaTooNew`] or [`Error::NotMigrated`] otherwise.
     /// Workers check this before their first fetch, election or insert.
     pub async fn check_schema(&self) -> Result<()> {
+        if self.inner.schema_checked.initialized() {
+            return Ok(());
+        }
+        let mut conn = self.inner.pool.acquire().await.map_err(Error::db(format!(
+            "check the version of schema `{}`",
+            self.inner.config.schema
+        )))?;
+        self.check_schema_on(&mut conn).await
+    }
+
+    /// [`check_schema`](Self::check_schema) on a connection the caller
+    /// holds, so that `enqueue_tx` does not wait for a second connection
+    /// of a pool its caller may have exhausted.
+    async fn check_schema_on(&self, conn: &mut sqlx::PgConnection) -> Result<()> {
         self.inner
             .schema_checked
-            .get_or_try_init(|| schema::check(&self.inner.pool, &self.inner.config.schema))
+            .get_or_try_init(|| schema::check(conn, &self.inner.config.schema))
             .await
             .map(|_| ())
     }
@@ -243,12 +257,19 @@ impl PgBackend {
     /// if it commits, and workers are notified at commit. The explicit form
     /// of [`EnqueueTx`](crate::EnqueueTx), for a backend with a configured
     /// schema.
+    ///
+    /// Checked as [`Client::enqueue`](jobs_core::Client::enqueue) checks:
+    /// arguments over [`DEFAULT_MAX_PAYLOAD`](jobs_core::DEFAULT_MAX_PAYLOAD)
+    /// fail with [`EnqueueError::PayloadTooLarge`], and a schema migrated
+    /// by a newer binary with [`Error::SchemaTooNew`] (inside
+    /// [`EnqueueError::Backend`]); nothing is stored then.
     pub async fn enqueue_tx(
         &self,
         tx: &mut sqlx::PgConnection,
         job: jobs_core::JobBuilder,
     ) -> std::result::Result<JobId, EnqueueError> {
         let row = job.into_new_job(jobs_core::DEFAULT_MAX_PAYLOAD)?;
+        self.check_schema_on(tx).await?;
         let ids =
             insert::insert_many(tx, &self.inner.sql.insert, std::slice::from_ref(&row)).await?;
         ids.into_iter().next().ok_or_else(|| {

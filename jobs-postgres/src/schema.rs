@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use sqlx::{AssertSqlSafe, Connection, PgPool, SqlSafeStr, SqlStr};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, SqlSafeStr, SqlStr};
 
 use crate::{Error, Result};
 
@@ -26,6 +26,10 @@ const MIGRATIONS: &[Migration] = &[Migration {
 
 /// The newest schema version this binary knows and needs.
 pub const SCHEMA_VERSION: i32 = 1;
+
+/// SQLSTATEs of a missing table and a missing schema.
+const UNDEFINED_TABLE: &str = "42P01";
+const INVALID_SCHEMA_NAME: &str = "3F000";
 
 /// First key of the advisory lock migrations hold ("jobs" in ASCII); the
 /// second is the schema name's hash, so schemas migrate independently.
@@ -108,13 +112,11 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
     Ok(SCHEMA_VERSION)
 }
 
-/// Checks that the schema is at exactly the version this binary knows.
-pub(crate) async fn check(pool: &PgPool, schema: &str) -> Result<()> {
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(Error::db(format!("check the version of schema `{schema}`")))?;
-    let found = current_version(&mut conn, schema).await?;
+/// Checks on `conn` (a pooled connection, or the caller's transaction)
+/// that the schema is at exactly the version this binary knows. One
+/// statement, which changes nothing.
+pub(crate) async fn check(conn: &mut PgConnection, schema: &str) -> Result<()> {
+    let found = current_version(conn, schema).await?;
     if found > SCHEMA_VERSION {
         Err(Error::SchemaTooNew {
             schema: schema.to_owned(),
@@ -133,23 +135,32 @@ pub(crate) async fn check(pool: &PgPool, schema: &str) -> Result<()> {
 }
 
 /// The schema's version; 0 if it has never been migrated.
-async fn current_version(conn: &mut sqlx::PgConnection, schema: &str) -> Result<i32> {
-    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-        .bind(format!("\"{schema}\".schema_migrations"))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
-    if table.is_none() {
-        return Ok(0);
-    }
-    let version: Option<i32> = sqlx::query_scalar(render(
+///
+/// One statement: a schema that has no version table fails it, which is
+/// read as version 0. Inside a caller's transaction that failure aborts the
+/// transaction, as the insert that would follow (into the same missing
+/// schema) would have.
+async fn current_version(conn: &mut PgConnection, schema: &str) -> Result<i32> {
+    let version: std::result::Result<Option<i32>, sqlx::Error> = sqlx::query_scalar(render(
         "SELECT max(version) FROM {schema}.schema_migrations",
         schema,
     ))
     .fetch_one(&mut *conn)
-    .await
-    .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
-    Ok(version.unwrap_or(0))
+    .await;
+    match version {
+        Ok(version) => Ok(version.unwrap_or(0)),
+        Err(sqlx::Error::Database(db))
+            if matches!(
+                db.code().as_deref(),
+                Some(UNDEFINED_TABLE | INVALID_SCHEMA_NAME)
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(error) => Err(Error::db(format!("read the version of schema `{schema}`"))(
+            error,
+        )),
+    }
 }
 
 #[cfg(test)]

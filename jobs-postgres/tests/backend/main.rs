@@ -80,6 +80,31 @@ async fn expire_lease(backend: &PgBackend, id: JobId) {
     .unwrap();
 }
 
+/// Records on `conn` the version after ours in `schema`, as a newer
+/// binary's migration would.
+async fn mark_schema_newer(conn: &mut sqlx::PgConnection, schema: &str) {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO \"{schema}\".schema_migrations (version, name) VALUES ($1, 'from the future')"
+    )))
+    .bind(SCHEMA_VERSION + 1)
+    .execute(conn)
+    .await
+    .expect("mark the schema as migrated by a newer binary");
+}
+
+/// Whether an enqueue failed on a schema a newer binary migrated.
+fn is_schema_too_new(error: &jobs_core::EnqueueError) -> bool {
+    matches!(
+        error,
+        jobs_core::EnqueueError::Backend(source)
+            if matches!(
+                source.downcast_ref::<Error>(),
+                Some(Error::SchemaTooNew { found, supported, .. })
+                    if *found == SCHEMA_VERSION + 1 && *supported == SCHEMA_VERSION
+            )
+    )
+}
+
 fn attempt_error(attempt: u32, message: &str) -> AttemptError {
     AttemptError {
         attempt,
@@ -102,15 +127,9 @@ async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
     .unwrap();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
 
-    // a newer binary migrated this schema
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO \"{}\".schema_migrations (version, name) VALUES ($1, 'from the future')",
-        backend.schema()
-    )))
-    .bind(SCHEMA_VERSION + 1)
-    .execute(backend.pool())
-    .await
-    .unwrap();
+    let mut conn = backend.pool().acquire().await.unwrap();
+    mark_schema_newer(&mut conn, backend.schema()).await;
+    drop(conn);
     let older_binary = backend_on(backend.schema()).await;
     let error = older_binary.migrate().await.expect_err("refused");
     assert!(
