@@ -328,7 +328,7 @@ impl Backend for PgBackend {
             .acquire()
             .await
             .map_err(Error::db("store jobs"))?;
-        Ok(insert::insert_many(&mut conn, &self.inner.sql.insert, &jobs).await?)
+        Ok(insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, &jobs).await?)
     }
 
     async fn job_fetch(
