@@ -15,7 +15,6 @@ use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
-use tokio::sync::OnceCell;
 
 use crate::admin::{self, AdminSql};
 use crate::complete::{self, CompleteSql};
@@ -27,7 +26,7 @@ use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
 use crate::maintenance::{self, MaintenanceSql};
 use crate::schedules::{self, ScheduleSql};
-use crate::schema;
+use crate::schema::{self, SchemaCheck};
 use crate::{Error, Result};
 
 /// The PostgreSQL backend: durable, transactional, shared by any number of
@@ -47,7 +46,7 @@ struct Inner {
     sql: Statements,
     hub: WakeHub,
     listener: Mutex<Option<Listener>>,
-    schema_checked: OnceCell<()>,
+    schema_check: SchemaCheck,
 }
 
 /// Every statement, rendered once for the configured schema.
@@ -139,6 +138,16 @@ impl PgBackendBuilder {
         self
     }
 
+    /// How long a schema found at this binary's version is trusted before
+    /// its version is read again (default 10 s): a newer binary's
+    /// migration is noticed within this time, after which fetches and
+    /// inserts fail with [`Error::SchemaTooNew`]. Zero reads it before
+    /// every operation that checks it.
+    pub fn schema_check_interval(mut self, interval: Duration) -> Self {
+        self.config.schema_check_interval = interval;
+        self
+    }
+
     /// Connects a new pool to `url` (`postgres://user:pass@host/db`).
     pub async fn connect(self, url: impl AsRef<str>) -> Result<PgBackend> {
         self.config.validate()?;
@@ -195,6 +204,7 @@ impl PgBackend {
     fn new(pool: PgPool, config: PgConfig) -> Self {
         let channel = listen::channel(&config.schema);
         let sql = Statements::new(&config.schema, &channel);
+        let schema_check = SchemaCheck::new(config.schema_check_interval);
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -203,7 +213,7 @@ impl PgBackend {
                 sql,
                 hub: WakeHub::new(),
                 listener: Mutex::new(None),
-                schema_checked: OnceCell::new(),
+                schema_check,
             }),
         }
     }
@@ -214,15 +224,19 @@ impl PgBackend {
     /// migrated the schema.
     pub async fn migrate(&self) -> Result<()> {
         schema::migrate(&self.inner.pool, &self.inner.config.schema).await?;
-        let _ = self.inner.schema_checked.set(());
+        self.inner.schema_check.passed();
         Ok(())
     }
 
     /// Checks that the schema is at the version this binary knows: fails
     /// with [`Error::SchemaTooNew`] or [`Error::NotMigrated`] otherwise.
-    /// Workers check this before their first fetch, election or insert.
+    /// Fetches, inserts, elections and maintenance check this first; a
+    /// version found right is trusted for the
+    /// [`schema_check_interval`](PgBackendBuilder::schema_check_interval)
+    /// (default [`DEFAULT_SCHEMA_CHECK_INTERVAL`](crate::DEFAULT_SCHEMA_CHECK_INTERVAL)),
+    /// then read again.
     pub async fn check_schema(&self) -> Result<()> {
-        if self.inner.schema_checked.initialized() {
+        if self.inner.schema_check.is_fresh() {
             return Ok(());
         }
         let mut conn = self.inner.pool.acquire().await.map_err(Error::db(format!(
@@ -237,10 +251,9 @@ impl PgBackend {
     /// of a pool its caller may have exhausted.
     async fn check_schema_on(&self, conn: &mut sqlx::PgConnection) -> Result<()> {
         self.inner
-            .schema_checked
-            .get_or_try_init(|| schema::check(conn, &self.inner.config.schema))
+            .schema_check
+            .ensure(conn, &self.inner.config.schema)
             .await
-            .map(|_| ())
     }
 
     /// The connection pool, for your own queries and transactions.

@@ -68,8 +68,12 @@
 //! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
 //! versioned migrations in one transaction under an advisory lock; running
 //! it again does nothing. A binary refuses a schema migrated by a newer
-//! version ([`Error::SchemaTooNew`]): `migrate()` fails, and a worker's
-//! fetches fail with that message until the binary is upgraded.
+//! version ([`Error::SchemaTooNew`]): `migrate()` fails, and fetches,
+//! enqueues (`enqueue_tx` too), elections and maintenance fail with that
+//! message until the binary is upgraded. A running binary reads the
+//! version again every [`DEFAULT_SCHEMA_CHECK_INTERVAL`] (10 s; see
+//! [`PgBackendBuilder::schema_check_interval`]), so it notices a newer
+//! binary's migration under it within that time.
 //!
 //! # TLS
 //!
@@ -105,7 +109,7 @@ pub use crate::backend::{PgBackend, PgBackendBuilder};
 pub use crate::config::{
     DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_COMPLETED_RETENTION, DEFAULT_DEAD_RETENTION,
     DEFAULT_MAINTENANCE_BATCH, DEFAULT_MAINTENANCE_BATCHES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_SCHEMA, validate_schema_name,
+    DEFAULT_SCHEMA, DEFAULT_SCHEMA_CHECK_INTERVAL, validate_schema_name,
 };
 pub use crate::error::{Error, Result};
 pub use crate::maintenance::WORKER_LOST;

@@ -6,6 +6,8 @@
 //! migrated by a newer binary is refused, with a message saying so.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, SqlSafeStr, SqlStr};
 
@@ -110,6 +112,67 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
     }
     tx.commit().await.map_err(Error::db(context()))?;
     Ok(SCHEMA_VERSION)
+}
+
+/// Remembers when the schema was last found at the version this binary
+/// knows, and trusts that for an interval: then the next operation reads
+/// the version again, so a schema a newer binary migrated under a running
+/// one is refused within the interval, at the cost of one short statement
+/// per interval.
+#[derive(Debug)]
+pub(crate) struct SchemaCheck {
+    interval: Duration,
+    origin: Instant,
+    /// When a check last passed, in milliseconds since `origin`, plus one
+    /// (0: never): one atomic load on the hot path.
+    passed_at: AtomicU64,
+    /// One check at a time; callers that arrive meanwhile take its answer.
+    /// Taken only by callers that already hold a connection, so the holder
+    /// never waits for the pool.
+    running: tokio::sync::Mutex<()>,
+}
+
+impl SchemaCheck {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            origin: Instant::now(),
+            passed_at: AtomicU64::new(0),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether a check passed within the interval.
+    pub(crate) fn is_fresh(&self) -> bool {
+        match self.passed_at.load(Ordering::Acquire) {
+            0 => false,
+            stamp => {
+                let passed = Duration::from_millis(stamp - 1);
+                self.origin.elapsed().saturating_sub(passed) < self.interval
+            }
+        }
+    }
+
+    /// Records that the schema was found (or made) at this binary's version.
+    pub(crate) fn passed(&self) {
+        let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.passed_at.store(now + 1, Ordering::Release);
+    }
+
+    /// Reads the version on `conn` unless a check passed within the
+    /// interval.
+    pub(crate) async fn ensure(&self, conn: &mut PgConnection, schema: &str) -> Result<()> {
+        if self.is_fresh() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.running.lock().await;
+        if self.is_fresh() {
+            return Ok(());
+        }
+        check(conn, schema).await?;
+        self.passed();
+        Ok(())
+    }
 }
 
 /// Checks on `conn` (a pooled connection, or the caller's transaction)

@@ -209,3 +209,63 @@ async fn backend_is_a_cheap_shared_handle() {
     assert!(format!("{backend:?}").contains(backend.schema()));
     drop_schema(&backend).await;
 }
+
+/// A running binary notices, within its schema check interval, that a
+/// newer binary migrated the schema under it: the check, fetches and
+/// enqueues fail with `SchemaTooNew` (#10).
+#[tokio::test]
+async fn a_newer_migration_under_a_running_binary_is_refused_within_the_check_interval() {
+    let interval = Duration::from_millis(300);
+    let backend = PgBackend::builder()
+        .schema(schema_name())
+        .max_connections(4)
+        .schema_check_interval(interval)
+        .connect(&common::database_url())
+        .await
+        .expect("connect to DATABASE_URL");
+    backend.migrate().await.unwrap();
+    backend.check_schema().await.expect("at our version");
+    insert(&backend, vec![job("a")]).await;
+    assert_eq!(
+        backend
+            .job_fetch(request(&["a"], 1))
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+
+    let mut conn = backend.pool().acquire().await.unwrap();
+    mark_schema_newer(&mut conn, backend.schema()).await;
+    drop(conn);
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+
+    let error = backend.check_schema().await.expect_err("refused");
+    assert!(
+        matches!(error, Error::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
+        "{error:?}"
+    );
+    let error = backend
+        .job_fetch(request(&["a"], 1))
+        .await
+        .expect_err("a fetch is refused");
+    assert!(
+        matches!(
+            error.downcast_ref::<Error>(),
+            Some(Error::SchemaTooNew { .. })
+        ),
+        "{error:?}"
+    );
+    let error = backend
+        .job_insert_many(vec![job("a")], InsertMode::Wait)
+        .await
+        .expect_err("an enqueue is refused");
+    assert!(is_schema_too_new(&error), "{error:?}");
+    let error = jobs_core::Client::new(backend.clone())
+        .enqueue(JobBuilder::new(&tx::UNIQUE, Ok("{\"user\":9}".into())))
+        .await
+        .expect_err("so is the client's");
+    assert!(is_schema_too_new(&error), "{error:?}");
+    drop_schema(&backend).await;
+}
