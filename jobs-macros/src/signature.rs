@@ -208,22 +208,22 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
 }
 
 fn classify(check: &mut Check<'_>, ty: &Type) -> Option<ParamKind> {
-    if let Type::Reference(reference) = ty {
-        if let Some(segment) = last_segment(&reference.elem) {
-            let injected = match segment.ident.to_string().as_str() {
-                "State" => Some(
-                    "`State<T>` is given by value: drop the `&` (a `State` is cheap to clone)"
-                        .to_owned(),
-                ),
-                "JobContext" => {
-                    Some("`JobContext` is given by value: write `ctx: JobContext`".to_owned())
-                }
-                _ => None,
-            };
-            if let Some(message) = injected {
-                check.error(ty, message);
-                return None;
+    if let Type::Reference(reference) = ty
+        && let Some(segment) = last_segment(&reference.elem)
+    {
+        let injected = match segment.ident.to_string().as_str() {
+            "State" => Some(
+                "`State<T>` is given by value: drop the `&` (a `State` is cheap to clone)"
+                    .to_owned(),
+            ),
+            "JobContext" => {
+                Some("`JobContext` is given by value: write `ctx: JobContext`".to_owned())
             }
+            _ => None,
+        };
+        if let Some(message) = injected {
+            check.error(ty, message);
+            return None;
         }
     }
     let Some(segment) = last_segment(ty) else {
@@ -235,12 +235,11 @@ fn classify(check: &mut Check<'_>, ty: &Type) -> Option<ParamKind> {
     if segment.ident != "State" {
         return Some(ParamKind::Argument);
     }
-    if let PathArguments::AngleBracketed(args) = &segment.arguments {
-        if args.args.len() == 1 {
-            if let Some(GenericArgument::Type(inner)) = args.args.first() {
-                return Some(ParamKind::State(Box::new(inner.clone())));
-            }
-        }
+    if let PathArguments::AngleBracketed(args) = &segment.arguments
+        && args.args.len() == 1
+        && let Some(GenericArgument::Type(inner)) = args.args.first()
+    {
+        return Some(ParamKind::State(Box::new(inner.clone())));
     }
     check.error(
         ty,
@@ -276,11 +275,10 @@ fn storable(ty: &Type) -> Option<(proc_macro2::TokenStream, String)> {
         Type::Slice(slice) => storable(&slice.elem),
         Type::Tuple(tuple) => tuple.elems.iter().find_map(storable),
         Type::Path(path) => {
-            if let Some(qself) = &path.qself {
-                if let Some(found) = storable(&qself.ty) {
+            if let Some(qself) = &path.qself
+                && let Some(found) = storable(&qself.ty) {
                     return Some(found);
                 }
-            }
             path.path.segments.iter().find_map(|segment| match &segment.arguments {
                 PathArguments::AngleBracketed(args) => args.args.iter().find_map(storable_arg),
                 PathArguments::Parenthesized(args) => args.inputs.iter().find_map(storable),

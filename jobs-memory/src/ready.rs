@@ -182,10 +182,10 @@ impl QueueIndex {
         while ids.len() < limit {
             let mut best: Option<(ReadyKey, usize)> = None;
             for &position in &positions {
-                if let Some(first) = self.ready[position].first() {
-                    if best.is_none_or(|(key, _)| first < key) {
-                        best = Some((first, position));
-                    }
+                if let Some(first) = self.ready[position].first()
+                    && best.is_none_or(|(key, _)| first < key)
+                {
+                    best = Some((first, position));
                 }
             }
             let Some((_, position)) = best else { break };

@@ -439,10 +439,10 @@ impl Store {
         let Some(key) = job.unique_key() else {
             return;
         };
-        if let Some(holders) = self.unique.get_mut(&job.kind) {
-            if holders.get(key) == Some(&job.id) {
-                holders.remove(key);
-            }
+        if let Some(holders) = self.unique.get_mut(&job.kind)
+            && holders.get(key) == Some(&job.id)
+        {
+            holders.remove(key);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use jobs_core::{Counts, JobFilter, JobId, JobInfo, JobState};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 
 use crate::insert::UNFINISHED;
 use crate::schema::render;
@@ -65,21 +65,22 @@ const UNIQUE_VIOLATION: &str = "23505";
 /// The rendered admin statements of one schema.
 #[derive(Debug)]
 pub(crate) struct AdminSql {
-    get: String,
-    list: String,
-    counts: String,
-    retry: String,
-    cancel: String,
-    delete: String,
+    get: SqlStr,
+    list: SqlStr,
+    counts: SqlStr,
+    retry: SqlStr,
+    cancel: SqlStr,
+    delete: SqlStr,
 }
 
 impl AdminSql {
     pub(crate) fn new(schema: &str) -> Self {
         let fill = |template: &str| {
-            render(template, schema)
+            let template = template
                 .replace("{info}", INFO)
                 .replace("{shown_state}", SHOWN_STATE)
-                .replace("{unfinished}", UNFINISHED)
+                .replace("{unfinished}", UNFINISHED);
+            render(&template, schema)
         };
         Self {
             get: fill(GET),
@@ -97,7 +98,7 @@ fn info(json: &str) -> Result<JobInfo> {
 }
 
 pub(crate) async fn get(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<Option<JobInfo>> {
-    let json: Option<String> = sqlx::query_scalar(&sql.get)
+    let json: Option<String> = sqlx::query_scalar(sql.get.clone())
         .bind(id.get())
         .fetch_optional(pool)
         .await
@@ -110,7 +111,7 @@ pub(crate) async fn list(
     sql: &AdminSql,
     filter: &JobFilter,
 ) -> Result<Vec<JobInfo>> {
-    let rows: Vec<String> = sqlx::query_scalar(&sql.list)
+    let rows: Vec<String> = sqlx::query_scalar(sql.list.clone())
         .bind(filter.state.map(JobState::as_str))
         .bind(filter.queue.as_deref())
         .bind(filter.kind.as_deref())
@@ -123,7 +124,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn counts(pool: &PgPool, sql: &AdminSql) -> Result<Counts> {
-    let rows = sqlx::query(&sql.counts)
+    let rows = sqlx::query(sql.counts.clone())
         .fetch_all(pool)
         .await
         .map_err(Error::db("count jobs"))?;
@@ -145,11 +146,12 @@ pub(crate) async fn counts(pool: &PgPool, sql: &AdminSql) -> Result<Counts> {
 }
 
 pub(crate) async fn retry(pool: &PgPool, sql: &AdminSql, channel: &str, id: JobId) -> Result<bool> {
-    let result: std::result::Result<Option<String>, sqlx::Error> = sqlx::query_scalar(&sql.retry)
-        .bind(id.get())
-        .bind(channel)
-        .fetch_optional(pool)
-        .await;
+    let result: std::result::Result<Option<String>, sqlx::Error> =
+        sqlx::query_scalar(sql.retry.clone())
+            .bind(id.get())
+            .bind(channel)
+            .fetch_optional(pool)
+            .await;
     match result {
         Ok(row) => Ok(row.is_some()),
         Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
@@ -164,7 +166,7 @@ pub(crate) async fn retry(pool: &PgPool, sql: &AdminSql, channel: &str, id: JobI
 }
 
 pub(crate) async fn cancel(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
-    let changed = sqlx::query(&sql.cancel)
+    let changed = sqlx::query(sql.cancel.clone())
         .bind(id.get())
         .execute(pool)
         .await
@@ -174,7 +176,7 @@ pub(crate) async fn cancel(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<b
 }
 
 pub(crate) async fn delete(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
-    let deleted = sqlx::query(&sql.delete)
+    let deleted = sqlx::query(sql.delete.clone())
         .bind(id.get())
         .execute(pool)
         .await

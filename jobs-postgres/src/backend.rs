@@ -17,7 +17,6 @@ use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
-use tokio::sync::OnceCell;
 
 use crate::admin::{self, AdminSql};
 use crate::complete::{self, CompleteSql, Fence};
@@ -29,7 +28,7 @@ use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
 use crate::maintenance::{self, MaintenanceSql};
 use crate::schedules::{self, ScheduleSql};
-use crate::schema;
+use crate::schema::{self, SchemaCheck};
 use crate::{Error, Result};
 
 /// The PostgreSQL backend: durable, transactional, shared by any number of
@@ -49,7 +48,7 @@ struct Inner {
     sql: Statements,
     hub: WakeHub,
     listener: Mutex<Option<Listener>>,
-    schema_checked: OnceCell<()>,
+    schema_check: SchemaCheck,
 }
 
 /// Every statement, rendered once for the configured schema.
@@ -123,6 +122,16 @@ impl PgBackendBuilder {
         self
     }
 
+    /// How long a schema found at this binary's version is trusted before
+    /// its version is read again (default 10 s): a newer binary's
+    /// migration is noticed within this time, after which fetches and
+    /// inserts fail with [`Error::SchemaTooNew`]. Zero reads it before
+    /// every operation that checks it.
+    pub fn schema_check_interval(mut self, interval: Duration) -> Self {
+        self.config.schema_check_interval = interval;
+        self
+    }
+
     /// Connects a new pool to `url` (`postgres://user:pass@host/db`).
     pub async fn connect(self, url: impl AsRef<str>) -> Result<PgBackend> {
         self.config.validate()?;
@@ -179,6 +188,7 @@ impl PgBackend {
     fn new(pool: PgPool, config: PgConfig) -> Self {
         let channel = listen::channel(&config.schema);
         let sql = Statements::new(&config.schema, &channel);
+        let schema_check = SchemaCheck::new(config.schema_check_interval);
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -187,7 +197,7 @@ impl PgBackend {
                 sql,
                 hub: WakeHub::new(),
                 listener: Mutex::new(None),
-                schema_checked: OnceCell::new(),
+                schema_check,
             }),
         }
     }
@@ -198,19 +208,36 @@ impl PgBackend {
     /// migrated the schema.
     pub async fn migrate(&self) -> Result<()> {
         schema::migrate(&self.inner.pool, &self.inner.config.schema).await?;
-        let _ = self.inner.schema_checked.set(());
+        self.inner.schema_check.passed();
         Ok(())
     }
 
     /// Checks that the schema is at the version this binary knows: fails
     /// with [`Error::SchemaTooNew`] or [`Error::NotMigrated`] otherwise.
-    /// Workers check this before their first fetch, election or insert.
+    /// Fetches, inserts, elections and maintenance check this first; a
+    /// version found right is trusted for the
+    /// [`schema_check_interval`](PgBackendBuilder::schema_check_interval)
+    /// (default [`DEFAULT_SCHEMA_CHECK_INTERVAL`](crate::DEFAULT_SCHEMA_CHECK_INTERVAL)),
+    /// then read again.
     pub async fn check_schema(&self) -> Result<()> {
+        if self.inner.schema_check.is_fresh() {
+            return Ok(());
+        }
+        let mut conn = self.inner.pool.acquire().await.map_err(Error::db(format!(
+            "check the version of schema `{}`",
+            self.inner.config.schema
+        )))?;
+        self.check_schema_on(&mut conn).await
+    }
+
+    /// [`check_schema`](Self::check_schema) on a connection the caller
+    /// holds, so that `enqueue_tx` does not wait for a second connection
+    /// of a pool its caller may have exhausted.
+    async fn check_schema_on(&self, conn: &mut sqlx::PgConnection) -> Result<()> {
         self.inner
-            .schema_checked
-            .get_or_try_init(|| schema::check(&self.inner.pool, &self.inner.config.schema))
+            .schema_check
+            .ensure(conn, &self.inner.config.schema)
             .await
-            .map(|_| ())
     }
 
     /// The connection pool, for your own queries and transactions.
@@ -227,12 +254,19 @@ impl PgBackend {
     /// if it commits, and workers are notified at commit. The explicit form
     /// of [`EnqueueTx`](crate::EnqueueTx), for a backend with a configured
     /// schema.
+    ///
+    /// Checked as [`Client::enqueue`](jobs_core::Client::enqueue) checks:
+    /// arguments over [`DEFAULT_MAX_PAYLOAD`](jobs_core::DEFAULT_MAX_PAYLOAD)
+    /// fail with [`EnqueueError::PayloadTooLarge`], and a schema migrated
+    /// by a newer binary with [`Error::SchemaTooNew`] (inside
+    /// [`EnqueueError::Backend`]); nothing is stored then.
     pub async fn enqueue_tx(
         &self,
         tx: &mut sqlx::PgConnection,
         job: jobs_core::JobBuilder,
     ) -> std::result::Result<JobId, EnqueueError> {
         let row = job.into_new_job(jobs_core::DEFAULT_MAX_PAYLOAD)?;
+        self.check_schema_on(tx).await?;
         let ids =
             insert::insert_many(tx, &self.inner.sql.insert, std::slice::from_ref(&row)).await?;
         ids.into_iter().next().ok_or_else(|| {
@@ -285,7 +319,7 @@ impl Backend for PgBackend {
             .acquire()
             .await
             .map_err(Error::db("store jobs"))?;
-        Ok(insert::insert_many(&mut conn, &self.inner.sql.insert, &params.jobs).await?)
+        Ok(insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, &params.jobs).await?)
     }
 
     async fn job_fetch(

@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::{JobHeartbeatParams, JobProgressManyParams, JobTransition};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 use std::collections::BTreeSet;
 
 use crate::schema::render;
@@ -67,10 +67,10 @@ WHERE j.id = p.id AND j.state = (SELECT 'running') AND j.attempt = p.attempt";
 /// The rendered completion statements of one schema.
 #[derive(Debug)]
 pub(crate) struct CompleteSql {
-    complete: String,
-    rescue: String,
-    heartbeat: String,
-    progress: String,
+    complete: SqlStr,
+    rescue: SqlStr,
+    heartbeat: SqlStr,
+    progress: SqlStr,
 }
 
 impl CompleteSql {
@@ -152,7 +152,7 @@ pub(crate) async fn transition_many(
         [one] => format!("record the {what} of job {}", one.run.id),
         _ => format!("record the {what}s of {} jobs", transitions.len()),
     };
-    let applied = sqlx::query(statement)
+    let applied = sqlx::query(statement.clone())
         .bind(ids)
         .bind(attempts)
         .bind(states)
@@ -195,7 +195,7 @@ pub(crate) async fn heartbeat(
         .iter()
         .map(|run| i32::try_from(run.attempt).unwrap_or(i32::MAX))
         .collect();
-    let gone: Vec<i64> = sqlx::query_scalar(&sql.heartbeat)
+    let gone: Vec<i64> = sqlx::query_scalar(sql.heartbeat.clone())
         .bind(ids)
         .bind(attempts)
         .bind(lease.as_secs_f64())
@@ -225,7 +225,7 @@ pub(crate) async fn progress_many(
         .map(|report| i32::try_from(report.run.attempt).unwrap_or(i32::MAX))
         .collect();
     let progress: Vec<f32> = reports.iter().map(|report| report.progress).collect();
-    sqlx::query(&sql.progress)
+    sqlx::query(sql.progress.clone())
         .bind(ids)
         .bind(attempts)
         .bind(progress)

@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 pub(crate) const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// How long to wait for a pooled connection before an operation fails.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a schema found at this binary's version is trusted before its
+/// version is read again (one short statement): a running binary refuses
+/// a schema that a newer one migrated under it within this time.
+pub const DEFAULT_SCHEMA_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Settings of a [`PgBackend`](crate::PgBackend). Every field has a named
 /// default above; build one with [`PgBackend::builder`](crate::PgBackend::builder).
@@ -23,6 +27,7 @@ pub(crate) struct PgConfig {
     pub(crate) schema: String,
     pub(crate) max_connections: u32,
     pub(crate) acquire_timeout: Duration,
+    pub(crate) schema_check_interval: Duration,
 }
 
 impl Default for PgConfig {
@@ -31,6 +36,7 @@ impl Default for PgConfig {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            schema_check_interval: DEFAULT_SCHEMA_CHECK_INTERVAL,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use jobs_core::JobId;
 use jobs_core::backend::{FetchedBatch, FetchedJob, JobFetchParams};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -54,7 +54,7 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 /// The rendered claim statement of one schema.
 #[derive(Debug)]
 pub(crate) struct FetchSql {
-    claim: String,
+    claim: SqlStr,
 }
 
 impl FetchSql {
@@ -76,7 +76,7 @@ pub(crate) async fn fetch(
     }
     let context = || format!("claim jobs from queue `{}`", request.queue);
     let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
-    let rows = sqlx::query(&sql.claim)
+    let rows = sqlx::query(sql.claim.clone())
         .bind(request.queue)
         .bind(request.kinds)
         .bind(limit)

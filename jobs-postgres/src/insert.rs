@@ -7,13 +7,19 @@
 //! key's hash: when the colliding insert belongs to a transaction still
 //! open, PostgreSQL waits for it, so a rollback there lets this insert
 //! through). Colliding rows are then answered with the existing job's id.
+//!
+//! When the job a row collided with finishes before its id is read, the row
+//! is inserted in another round, so a batch may take several statements.
+//! On a connection outside a transaction each would commit on its own, and
+//! a failure in a later round would leave the earlier rounds' jobs stored;
+//! [`insert_many_atomically`] runs such a batch in a transaction of its own.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::NewJob;
-use sqlx::{PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -61,14 +67,14 @@ const MAX_ROUNDS: usize = 5;
 /// The rendered insert statements of one schema.
 #[derive(Debug)]
 pub(crate) struct InsertSql {
-    insert: String,
-    existing: String,
+    insert: SqlStr,
+    existing: SqlStr,
     channel: String,
 }
 
 impl InsertSql {
     pub(crate) fn new(schema: &str, channel: &str) -> Self {
-        let fill = |template: &str| render(template, schema).replace("{unfinished}", UNFINISHED);
+        let fill = |template: &str| render(&template.replace("{unfinished}", UNFINISHED), schema);
         Self {
             insert: fill(INSERT),
             existing: fill(EXISTING),
@@ -77,9 +83,34 @@ impl InsertSql {
     }
 }
 
-/// Stores `jobs` in order on `conn` (a pooled connection or the caller's
-/// transaction) and returns their ids; a unique job that already exists
-/// unfinished gets the existing id.
+/// Stores `jobs` in order on `conn`, a pooled connection outside any
+/// transaction, all or nothing, and returns their ids (see
+/// [`insert_many`]).
+///
+/// Only a batch that may take more than one statement gets a transaction
+/// (and its two extra round trips): one of several jobs with a unique key.
+/// A batch without unique keys is stored by its one statement, and a single
+/// job by exactly one statement or none.
+pub(crate) async fn insert_many_atomically(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+) -> Result<Vec<JobId>> {
+    let rounds_possible = jobs.len() > 1 && jobs.iter().any(|job| job.unique_key.is_some());
+    if !rounds_possible {
+        return insert_many(conn, sql, jobs).await;
+    }
+    let context = || format!("store {} jobs in one transaction", jobs.len());
+    let mut tx = conn.begin().await.map_err(Error::db(context()))?;
+    let ids = insert_many(&mut tx, sql, jobs).await?;
+    tx.commit().await.map_err(Error::db(context()))?;
+    Ok(ids)
+}
+
+/// Stores `jobs` in order on `conn` (the caller's transaction, or a
+/// connection where [`insert_many_atomically`] decided none is needed) and
+/// returns their ids; a unique job that already exists unfinished gets the
+/// existing id.
 pub(crate) async fn insert_many(
     conn: &mut PgConnection,
     sql: &InsertSql,
@@ -148,7 +179,7 @@ async fn insert_rows(
         .collect();
     let scheduled: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|job| job.scheduled_at).collect();
     let unique: Vec<Option<&str>> = jobs.iter().map(|job| job.unique_key.as_deref()).collect();
-    let rows = sqlx::query(&sql.insert)
+    let rows = sqlx::query(sql.insert.clone())
         .bind(kinds)
         .bind(queues)
         .bind(args)
@@ -214,7 +245,7 @@ async fn existing_ids(
         .iter()
         .map(|&i| jobs[i].unique_key.as_deref().unwrap_or_default())
         .collect();
-    let rows = sqlx::query(&sql.existing)
+    let rows = sqlx::query(sql.existing.clone())
         .bind(kinds)
         .bind(keys)
         .fetch_all(&mut *conn)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{PgPool, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -27,8 +27,8 @@ const RESIGN: &str = "DELETE FROM {schema}.leader WHERE name = $1 AND worker_id 
 /// The rendered election statements of one schema.
 #[derive(Debug)]
 pub(crate) struct LeaderSql {
-    elect: String,
-    resign: String,
+    elect: SqlStr,
+    resign: SqlStr,
 }
 
 impl LeaderSql {
@@ -48,7 +48,7 @@ pub(crate) async fn elect(
     worker_id: &str,
     ttl: Duration,
 ) -> Result<bool> {
-    let elected: Option<String> = sqlx::query_scalar(&sql.elect)
+    let elected: Option<String> = sqlx::query_scalar(sql.elect.clone())
         .bind(LEADER_NAME)
         .bind(worker_id)
         .bind(ttl.as_secs_f64())
@@ -60,7 +60,7 @@ pub(crate) async fn elect(
 
 /// Gives the term up if `worker_id` holds it.
 pub(crate) async fn resign(pool: &PgPool, sql: &LeaderSql, worker_id: &str) -> Result<()> {
-    sqlx::query(&sql.resign)
+    sqlx::query(sql.resign.clone())
         .bind(LEADER_NAME)
         .bind(worker_id)
         .execute(pool)

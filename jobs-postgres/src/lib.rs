@@ -70,14 +70,26 @@
 //! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
 //! versioned migrations in one transaction under an advisory lock; running
 //! it again does nothing. A binary refuses a schema migrated by a newer
-//! version ([`Error::SchemaTooNew`]): `migrate()` fails, and a worker's
-//! fetches fail with that message until the binary is upgraded.
+//! version ([`Error::SchemaTooNew`]): `migrate()` fails, and fetches,
+//! enqueues (`enqueue_tx` too), elections and maintenance fail with that
+//! message until the binary is upgraded. A running binary reads the
+//! version again every [`DEFAULT_SCHEMA_CHECK_INTERVAL`] (10 s; see
+//! [`PgBackendBuilder::schema_check_interval`]), so it notices a newer
+//! binary's migration under it within that time.
 //!
 //! # TLS
 //!
 //! This crate enables no TLS implementation in sqlx. To connect over TLS,
-//! add `sqlx = { version = "0.8", features = ["tls-rustls"] }` (or
-//! `tls-native-tls`) to your own `Cargo.toml`; features unify.
+//! add `sqlx = { version = "0.9", default-features = false, features =
+//! ["tls-rustls"] }` (or `tls-native-tls`) to your own `Cargo.toml`;
+//! features unify.
+//!
+//! # sqlx version
+//!
+//! Built on sqlx 0.9 (re-exported as [`jobs_postgres::sqlx`](sqlx)): the
+//! transactions you pass to `enqueue_tx` and the pool you pass to
+//! [`PgBackend::from_pool`] must come from sqlx 0.9. sqlx 0.9 needs Rust
+//! 1.94, which is therefore this crate's minimum Rust version.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -97,7 +109,8 @@ mod tx;
 
 pub use crate::backend::{PgBackend, PgBackendBuilder};
 pub use crate::config::{
-    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCHEMA, validate_schema_name,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCHEMA,
+    DEFAULT_SCHEMA_CHECK_INTERVAL, validate_schema_name,
 };
 pub use crate::error::{Error, Result};
 pub use crate::schema::SCHEMA_VERSION;

@@ -7,7 +7,7 @@
 
 use jobs_core::JobId;
 use jobs_core::backend::{ExpiredJob, JobPruneParams, RunningAttempt};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -32,8 +32,8 @@ DELETE FROM {schema}.jobs j USING doomed WHERE j.id = doomed.id";
 /// The rendered maintenance statements of one schema.
 #[derive(Debug)]
 pub(crate) struct MaintenanceSql {
-    expired: String,
-    prune: String,
+    expired: SqlStr,
+    prune: SqlStr,
 }
 
 impl MaintenanceSql {
@@ -51,7 +51,7 @@ pub(crate) async fn expired(
     sql: &MaintenanceSql,
     limit: usize,
 ) -> Result<Vec<ExpiredJob>> {
-    let rows = sqlx::query(&sql.expired)
+    let rows = sqlx::query(sql.expired.clone())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(pool)
         .await
@@ -80,7 +80,7 @@ pub(crate) async fn prune(
     sql: &MaintenanceSql,
     params: JobPruneParams,
 ) -> Result<u64> {
-    let deleted = sqlx::query(&sql.prune)
+    let deleted = sqlx::query(sql.prune.clone())
         .bind(params.completed_before)
         .bind(params.failed_before)
         .bind(i64::try_from(params.limit).unwrap_or(i64::MAX))

@@ -7,7 +7,7 @@ use jobs_core::backend::{
     StoredSchedule,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, PgPool, Row};
+use sqlx::{Connection, PgPool, Row, SqlStr};
 
 use crate::insert::{InsertSql, insert_many};
 use crate::schema::render;
@@ -56,11 +56,11 @@ const REMOVE: &str = "DELETE FROM {schema}.schedules WHERE id = $1";
 /// The rendered schedule statements of one schema.
 #[derive(Debug)]
 pub(crate) struct ScheduleSql {
-    upsert: String,
-    declare: String,
-    list: String,
-    advance: String,
-    remove: String,
+    upsert: SqlStr,
+    declare: SqlStr,
+    list: SqlStr,
+    advance: SqlStr,
+    remove: SqlStr,
 }
 
 impl ScheduleSql {
@@ -108,7 +108,7 @@ pub(crate) async fn upsert(
     params: ScheduleUpsertParams<'_>,
 ) -> Result<StoredSchedule> {
     let spec = params.spec;
-    let row = sqlx::query(&sql.upsert)
+    let row = sqlx::query(sql.upsert.clone())
         .bind(&spec.id)
         .bind(&spec.cron)
         .bind(&spec.tz)
@@ -132,7 +132,7 @@ pub(crate) async fn declare(
     sql: &ScheduleSql,
     params: ScheduleDeclareParams<'_>,
 ) -> Result<()> {
-    sqlx::query(&sql.declare)
+    sqlx::query(sql.declare.clone())
         .bind(params.ids)
         .bind(params.declared_for.as_secs_f64())
         .execute(pool)
@@ -146,7 +146,7 @@ pub(crate) async fn declare(
 
 /// Every stored schedule, by id.
 pub(crate) async fn list(pool: &PgPool, sql: &ScheduleSql) -> Result<Vec<StoredSchedule>> {
-    let rows = sqlx::query(&sql.list)
+    let rows = sqlx::query(sql.list.clone())
         .fetch_all(pool)
         .await
         .map_err(Error::db("list schedules"))?;
@@ -170,7 +170,7 @@ pub(crate) async fn advance(
     let context = || format!("advance schedule `{id}`");
     let mut conn = pool.acquire().await.map_err(Error::db(context()))?;
     let mut tx = conn.begin().await.map_err(Error::db(context()))?;
-    let moved = sqlx::query(&sql.advance)
+    let moved = sqlx::query(sql.advance.clone())
         .bind(id)
         .bind(expected_next)
         .bind(next_run_at)
@@ -192,7 +192,7 @@ pub(crate) async fn advance(
 
 /// Deletes schedule `id`; returns whether it existed.
 pub(crate) async fn remove(pool: &PgPool, sql: &ScheduleSql, id: &str) -> Result<bool> {
-    let removed = sqlx::query(&sql.remove)
+    let removed = sqlx::query(sql.remove.clone())
         .bind(id)
         .execute(pool)
         .await

@@ -5,7 +5,11 @@
 //! once take turns), and recorded in `{schema}.schema_migrations`. A schema
 //! migrated by a newer binary is refused, with a message saying so.
 
-use sqlx::{Connection, PgPool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, SqlSafeStr, SqlStr};
 
 use crate::{Error, Result};
 
@@ -32,13 +36,28 @@ const MIGRATIONS: &[Migration] = &[
 /// The newest schema version this binary knows and needs.
 pub const SCHEMA_VERSION: i32 = 2;
 
+/// SQLSTATEs of a missing table and a missing schema.
+const UNDEFINED_TABLE: &str = "42P01";
+const INVALID_SCHEMA_NAME: &str = "3F000";
+
 /// First key of the advisory lock migrations hold ("jobs" in ASCII); the
 /// second is the schema name's hash, so schemas migrate independently.
 const MIGRATION_LOCK: i32 = 0x6a6f_6273;
 
-/// Replaces `{schema}` in a SQL template with the quoted schema name.
-pub(crate) fn render(template: &str, schema: &str) -> String {
-    template.replace("{schema}", &format!("\"{schema}\""))
+/// Replaces `{schema}` in a SQL template with the quoted schema name,
+/// ready to send. Statements are rendered once per backend and shared:
+/// cloning the result is a reference count, not a copy.
+///
+/// The one place where SQL is built from a string at run time. Its only
+/// dynamic part is the schema name, which
+/// [`validate_schema_name`](crate::validate_schema_name) restricts to
+/// `a-z`, `0-9` and `_` before any backend exists, so quoting it cannot be
+/// escaped.
+pub(crate) fn render(template: &str, schema: &str) -> SqlStr {
+    let sql: Arc<str> = template
+        .replace("{schema}", &format!("\"{schema}\""))
+        .into();
+    AssertSqlSafe(sql).into_sql_str()
 }
 
 /// Creates or upgrades the schema to [`SCHEMA_VERSION`]. Idempotent.
@@ -61,7 +80,7 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
          );",
         schema,
     );
-    sqlx::raw_sql(&bootstrap)
+    sqlx::raw_sql(bootstrap)
         .execute(&mut *tx)
         .await
         .map_err(Error::db(context()))?;
@@ -78,11 +97,11 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
             "apply migration {:04}_{} to schema `{schema}`",
             migration.version, migration.name
         );
-        sqlx::raw_sql(&render(migration.sql, schema))
+        sqlx::raw_sql(render(migration.sql, schema))
             .execute(&mut *tx)
             .await
             .map_err(Error::db(what.clone()))?;
-        sqlx::query(&render(
+        sqlx::query(render(
             "INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)",
             schema,
         ))
@@ -102,13 +121,72 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<i32> {
     Ok(SCHEMA_VERSION)
 }
 
-/// Checks that the schema is at exactly the version this binary knows.
-pub(crate) async fn check(pool: &PgPool, schema: &str) -> Result<()> {
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(Error::db(format!("check the version of schema `{schema}`")))?;
-    let found = current_version(&mut conn, schema).await?;
+/// Remembers when the schema was last found at the version this binary
+/// knows, and trusts that for an interval: then the next operation reads
+/// the version again, so a schema a newer binary migrated under a running
+/// one is refused within the interval, at the cost of one short statement
+/// per interval.
+#[derive(Debug)]
+pub(crate) struct SchemaCheck {
+    interval: Duration,
+    origin: Instant,
+    /// When a check last passed, in milliseconds since `origin`, plus one
+    /// (0: never): one atomic load on the hot path.
+    passed_at: AtomicU64,
+    /// One check at a time; callers that arrive meanwhile take its answer.
+    /// Taken only by callers that already hold a connection, so the holder
+    /// never waits for the pool.
+    running: tokio::sync::Mutex<()>,
+}
+
+impl SchemaCheck {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            origin: Instant::now(),
+            passed_at: AtomicU64::new(0),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether a check passed within the interval.
+    pub(crate) fn is_fresh(&self) -> bool {
+        match self.passed_at.load(Ordering::Acquire) {
+            0 => false,
+            stamp => {
+                let passed = Duration::from_millis(stamp - 1);
+                self.origin.elapsed().saturating_sub(passed) < self.interval
+            }
+        }
+    }
+
+    /// Records that the schema was found (or made) at this binary's version.
+    pub(crate) fn passed(&self) {
+        let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.passed_at.store(now + 1, Ordering::Release);
+    }
+
+    /// Reads the version on `conn` unless a check passed within the
+    /// interval.
+    pub(crate) async fn ensure(&self, conn: &mut PgConnection, schema: &str) -> Result<()> {
+        if self.is_fresh() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.running.lock().await;
+        if self.is_fresh() {
+            return Ok(());
+        }
+        check(conn, schema).await?;
+        self.passed();
+        Ok(())
+    }
+}
+
+/// Checks on `conn` (a pooled connection, or the caller's transaction)
+/// that the schema is at exactly the version this binary knows. One
+/// statement, which changes nothing.
+pub(crate) async fn check(conn: &mut PgConnection, schema: &str) -> Result<()> {
+    let found = current_version(conn, schema).await?;
     if found > SCHEMA_VERSION {
         Err(Error::SchemaTooNew {
             schema: schema.to_owned(),
@@ -127,23 +205,32 @@ pub(crate) async fn check(pool: &PgPool, schema: &str) -> Result<()> {
 }
 
 /// The schema's version; 0 if it has never been migrated.
-async fn current_version(conn: &mut sqlx::PgConnection, schema: &str) -> Result<i32> {
-    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-        .bind(format!("\"{schema}\".schema_migrations"))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
-    if table.is_none() {
-        return Ok(0);
-    }
-    let version: Option<i32> = sqlx::query_scalar(&render(
+///
+/// One statement: a schema that has no version table fails it, which is
+/// read as version 0. Inside a caller's transaction that failure aborts the
+/// transaction, as the insert that would follow (into the same missing
+/// schema) would have.
+async fn current_version(conn: &mut PgConnection, schema: &str) -> Result<i32> {
+    let version: std::result::Result<Option<i32>, sqlx::Error> = sqlx::query_scalar(render(
         "SELECT max(version) FROM {schema}.schema_migrations",
         schema,
     ))
     .fetch_one(&mut *conn)
-    .await
-    .map_err(Error::db(format!("read the version of schema `{schema}`")))?;
-    Ok(version.unwrap_or(0))
+    .await;
+    match version {
+        Ok(version) => Ok(version.unwrap_or(0)),
+        Err(sqlx::Error::Database(db))
+            if matches!(
+                db.code().as_deref(),
+                Some(UNDEFINED_TABLE | INVALID_SCHEMA_NAME)
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(error) => Err(Error::db(format!("read the version of schema `{schema}`"))(
+            error,
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::Error;
 use crate::config::DEFAULT_SCHEMA;
 use crate::insert::{InsertSql, insert_many};
 use crate::listen::channel;
+use crate::schema;
 
 static DEFAULT_INSERT: LazyLock<InsertSql> =
     LazyLock::new(|| InsertSql::new(DEFAULT_SCHEMA, &channel(DEFAULT_SCHEMA)));
@@ -41,6 +42,16 @@ static DEFAULT_INSERT: LazyLock<InsertSql> =
 ///
 /// `enqueue_tx` uses the default schema `"jobs"`; for a backend with
 /// another schema use [`PgBackend::enqueue_tx`](crate::PgBackend::enqueue_tx).
+///
+/// It checks what [`Client::enqueue`](jobs_core::Client::enqueue) checks,
+/// and stores nothing when a check fails: arguments over
+/// [`DEFAULT_MAX_PAYLOAD`] fail with [`EnqueueError::PayloadTooLarge`], and
+/// a schema migrated by a newer binary with
+/// [`Error::SchemaTooNew`](crate::Error::SchemaTooNew) inside
+/// [`EnqueueError::Backend`]. Having no backend to remember the answer in,
+/// it reads the schema's version on `tx` each time: one short statement
+/// before the insert. [`PgBackend::enqueue_tx`](crate::PgBackend::enqueue_tx)
+/// reads it as seldom as the backend's other operations do.
 pub trait EnqueueTx: Sized {
     /// Stores the job inside `tx` (schema `"jobs"`).
     fn enqueue_tx<'c, A>(self, tx: A) -> impl Future<Output = Result<JobId, EnqueueError>> + Send
@@ -58,6 +69,7 @@ impl EnqueueTx for JobBuilder {
             .acquire()
             .await
             .map_err(Error::db(format!("store job `{}`", row.kind)))?;
+        schema::check(&mut conn, DEFAULT_SCHEMA).await?;
         let ids = insert_many(&mut conn, &DEFAULT_INSERT, std::slice::from_ref(&row)).await?;
         ids.into_iter().next().ok_or_else(|| {
             EnqueueError::Backend("the database stored the job but returned no id".into())

@@ -13,7 +13,7 @@ pub(crate) use self::latency::{latency, scheduled};
 
 use jobs_postgres::PgBackend;
 use jobs_postgres::sqlx::postgres::PgPoolOptions;
-use jobs_postgres::sqlx::{self, PgPool};
+use jobs_postgres::sqlx::{self, AssertSqlSafe, PgPool};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -82,8 +82,10 @@ impl Pg {
             .await
     }
 
+    /// Runs one statement on the admin connection. `sql` names only the
+    /// benchmark's own schemas, never outside input.
     async fn execute(&self, sql: &str) -> Result<()> {
-        sqlx::query(sql)
+        sqlx::query(AssertSqlSafe(sql))
             .execute(&self.admin)
             .await
             .map(|_| ())

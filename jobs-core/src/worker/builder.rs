@@ -232,14 +232,14 @@ fn select_jobs(
 > {
     let mut jobs: HashMap<&'static str, &'static JobDefinition> = HashMap::new();
     for job in registry::jobs() {
-        if let Some(first) = jobs.insert(job.name, job) {
-            if !std::ptr::eq(first, job) {
-                return Err(BuildError::DuplicateKind {
-                    kind: job.name.to_owned(),
-                    first: first.location.to_owned(),
-                    second: job.location.to_owned(),
-                });
-            }
+        if let Some(first) = jobs.insert(job.name, job)
+            && !std::ptr::eq(first, job)
+        {
+            return Err(BuildError::DuplicateKind {
+                kind: job.name.to_owned(),
+                first: first.location.to_owned(),
+                second: job.location.to_owned(),
+            });
         }
     }
     let mut schedules: Vec<&'static RecurringDefinition> = Vec::new();

@@ -191,10 +191,10 @@ impl WorkerHandle {
     /// attempt not counted. Returns when all of that is done.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "worker task ended abnormally");
-            }
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::error!(%error, "worker task ended abnormally");
         }
     }
 

@@ -293,11 +293,11 @@ impl LocalQueue {
     /// queue had it.
     pub(crate) fn cancel(&self, id: JobId) -> bool {
         for slot in &self.slots {
-            if let Some(run) = lock(&slot.run).as_ref() {
-                if run.run.id == id {
-                    run.context.cancellation_token().cancel();
-                    return true;
-                }
+            if let Some(run) = lock(&slot.run).as_ref()
+                && run.run.id == id
+            {
+                run.context.cancellation_token().cancel();
+                return true;
             }
         }
         let mut buffer = lock(&self.buffer);

@@ -23,7 +23,8 @@ use jobs_core::retry::RetryPolicy;
 use jobs_core::testing::Outcome;
 use jobs_core::{JobBuilder, JobId, JobState};
 use jobs_postgres::prelude::*;
-use jobs_postgres::{Error, SCHEMA_VERSION, sqlx};
+use jobs_postgres::sqlx::{self, AssertSqlSafe};
+use jobs_postgres::{Error, SCHEMA_VERSION};
 
 use common::{backend_on, drop_schema, fresh_backend, schema_name};
 
@@ -70,29 +71,48 @@ async fn state_of(backend: &PgBackend, id: JobId) -> JobState {
         .state
 }
 
+/// Records on `conn` the version after ours in `schema`, as a newer
+/// binary's migration would.
+async fn mark_schema_newer(conn: &mut sqlx::PgConnection, schema: &str) {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO \"{schema}\".schema_migrations (version, name) VALUES ($1, 'from the future')"
+    )))
+    .bind(SCHEMA_VERSION + 1)
+    .execute(conn)
+    .await
+    .expect("mark the schema as migrated by a newer binary");
+}
+
+/// Whether an enqueue failed on a schema a newer binary migrated.
+fn is_schema_too_new(error: &jobs_core::EnqueueError) -> bool {
+    matches!(
+        error,
+        jobs_core::EnqueueError::Backend(source)
+            if matches!(
+                source.downcast_ref::<Error>(),
+                Some(Error::SchemaTooNew { found, supported, .. })
+                    if *found == SCHEMA_VERSION + 1 && *supported == SCHEMA_VERSION
+            )
+    )
+}
+
 #[tokio::test]
 async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
     let backend = fresh_backend().await;
     backend.migrate().await.expect("second migrate is a no-op");
     backend.check_schema().await.expect("version matches");
-    let versions: Vec<i32> = sqlx::query_scalar(&format!(
+    let versions: Vec<i32> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT version FROM \"{}\".schema_migrations ORDER BY version",
         backend.schema()
-    ))
+    )))
     .fetch_all(backend.pool())
     .await
     .unwrap();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
 
-    // a newer binary migrated this schema
-    sqlx::query(&format!(
-        "INSERT INTO \"{}\".schema_migrations (version, name) VALUES ($1, 'from the future')",
-        backend.schema()
-    ))
-    .bind(SCHEMA_VERSION + 1)
-    .execute(backend.pool())
-    .await
-    .unwrap();
+    let mut conn = backend.pool().acquire().await.unwrap();
+    mark_schema_newer(&mut conn, backend.schema()).await;
+    drop(conn);
     let older_binary = backend_on(backend.schema()).await;
     let error = older_binary.migrate().await.expect_err("refused");
     assert!(
@@ -176,5 +196,68 @@ async fn backend_is_a_cheap_shared_handle() {
         .unwrap()[0];
     assert_eq!(state_of(&backend, id).await, JobState::Available);
     assert!(format!("{backend:?}").contains(backend.schema()));
+    drop_schema(&backend).await;
+}
+
+/// A running binary notices, within its schema check interval, that a
+/// newer binary migrated the schema under it: the check, fetches and
+/// enqueues fail with `SchemaTooNew` (#10).
+#[tokio::test]
+async fn a_newer_migration_under_a_running_binary_is_refused_within_the_check_interval() {
+    let interval = Duration::from_millis(300);
+    let backend = PgBackend::builder()
+        .schema(schema_name())
+        .max_connections(4)
+        .schema_check_interval(interval)
+        .connect(&common::database_url())
+        .await
+        .expect("connect to DATABASE_URL");
+    backend.migrate().await.unwrap();
+    backend.check_schema().await.expect("at our version");
+    insert(&backend, vec![job("a")]).await;
+    assert_eq!(
+        backend
+            .job_fetch(request(&["a"], 1))
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+
+    let mut conn = backend.pool().acquire().await.unwrap();
+    mark_schema_newer(&mut conn, backend.schema()).await;
+    drop(conn);
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+
+    let error = backend.check_schema().await.expect_err("refused");
+    assert!(
+        matches!(error, Error::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
+        "{error:?}"
+    );
+    let error = backend
+        .job_fetch(request(&["a"], 1))
+        .await
+        .expect_err("a fetch is refused");
+    assert!(
+        matches!(
+            error.downcast_ref::<Error>(),
+            Some(Error::SchemaTooNew { .. })
+        ),
+        "{error:?}"
+    );
+    let error = backend
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![job("a")],
+            mode: InsertMode::Wait,
+        })
+        .await
+        .expect_err("an enqueue is refused");
+    assert!(is_schema_too_new(&error), "{error:?}");
+    let error = jobs_core::Client::new(backend.clone())
+        .enqueue(JobBuilder::new(&tx::UNIQUE, Ok("{\"user\":9}".into())))
+        .await
+        .expect_err("so is the client's");
+    assert!(is_schema_too_new(&error), "{error:?}");
     drop_schema(&backend).await;
 }

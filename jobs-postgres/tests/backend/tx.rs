@@ -173,3 +173,152 @@ async fn a_committed_job_runs_and_a_rolled_back_one_never_exists() {
     assert!(client.job(dropped).await.unwrap().is_none());
     assert!(client.delete(committed).await.unwrap());
 }
+
+/// A user's own sqlx 0.9 (`::sqlx`, the dev-dependency that asks for 0.9,
+/// not our re-export): its pool builds the backend and its transaction
+/// goes to `enqueue_tx`, both the method and the prelude's trait (#14).
+#[tokio::test]
+async fn enqueue_tx_takes_a_transaction_of_the_user_s_own_sqlx() {
+    let pool: ::sqlx::PgPool = ::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&common::database_url())
+        .await
+        .unwrap();
+    let backend = PgBackend::builder()
+        .schema(schema_name())
+        .build(pool.clone())
+        .unwrap();
+    backend.migrate().await.unwrap();
+    PgBackend::from_pool(pool.clone()).migrate().await.unwrap();
+
+    let mut tx: ::sqlx::Transaction<'_, ::sqlx::Postgres> = pool.begin().await.unwrap();
+    let ours = backend
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":5}".into())),
+        )
+        .await
+        .unwrap();
+    let default_schema = JobBuilder::new(&WELCOME, Ok("{\"user\":6}".into()))
+        .enqueue_tx(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let info = backend
+        .job_get(JobIdParams { id: ours })
+        .await
+        .unwrap()
+        .expect("committed");
+    assert_eq!(info.args, serde_json::json!({"user": 5}));
+    let on_default = PgBackend::from_pool(pool);
+    let info = on_default
+        .job_get(JobIdParams { id: default_schema })
+        .await
+        .unwrap()
+        .expect("committed");
+    assert_eq!(info.args, serde_json::json!({"user": 6}));
+    assert!(
+        on_default
+            .job_delete(JobIdParams { id: default_schema })
+            .await
+            .unwrap()
+    );
+    drop_schema(&backend).await;
+}
+
+/// The payload limit: `enqueue_tx`, both forms, refuses arguments over
+/// 1 MiB with the variant `Client::enqueue` returns, and stores nothing
+/// (#8).
+#[tokio::test]
+async fn enqueue_tx_refuses_an_over_large_payload_as_the_client_does() {
+    let backend = fresh_backend().await;
+    let args = format!("\"{}\"", "x".repeat(jobs_core::DEFAULT_MAX_PAYLOAD));
+    let big = || JobBuilder::new(&WELCOME, Ok(args.clone()));
+    let too_large = |error: jobs_core::EnqueueError| match error {
+        jobs_core::EnqueueError::PayloadTooLarge { kind, size, limit } => (kind, size, limit),
+        other => panic!("expected PayloadTooLarge, got {other:?}"),
+    };
+    let by_client = too_large(
+        jobs_core::Client::new(backend.clone())
+            .enqueue(big())
+            .await
+            .expect_err("the client refuses it"),
+    );
+    assert_eq!(
+        by_client,
+        (
+            "welcome".to_owned(),
+            args.len(),
+            jobs_core::DEFAULT_MAX_PAYLOAD
+        )
+    );
+
+    let mut tx = backend.pool().begin().await.unwrap();
+    let by_method = backend.enqueue_tx(&mut tx, big()).await;
+    assert_eq!(too_large(by_method.expect_err("refused")), by_client);
+    let by_trait = big().enqueue_tx(&mut tx).await;
+    assert_eq!(too_large(by_trait.expect_err("refused")), by_client);
+    tx.commit().await.expect("the transaction is still usable");
+    assert_eq!(stored_jobs(&backend).await, 0);
+    drop_schema(&backend).await;
+}
+
+/// The schema check: `enqueue_tx`, both forms, refuses a schema a newer
+/// binary migrated, as `Client::enqueue` does, and stores nothing (#8).
+#[tokio::test]
+async fn enqueue_tx_refuses_a_schema_newer_than_this_binary() {
+    let backend = fresh_backend().await;
+    let mut conn = backend.pool().acquire().await.unwrap();
+    mark_schema_newer(&mut conn, backend.schema()).await;
+    drop(conn);
+    // a binary that has not looked at the schema yet
+    let older = backend_on(backend.schema()).await;
+    let mut tx = older.pool().begin().await.unwrap();
+    let by_method = older
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":8}".into())),
+        )
+        .await
+        .expect_err("refused");
+    assert!(is_schema_too_new(&by_method), "{by_method:?}");
+    tx.commit().await.expect("the transaction is still usable");
+    let by_client = jobs_core::Client::new(older.clone())
+        .enqueue(JobBuilder::new(&WELCOME, Ok("{\"user\":8}".into())))
+        .await
+        .expect_err("the client refuses it too");
+    assert!(is_schema_too_new(&by_client), "{by_client:?}");
+    assert_eq!(stored_jobs(&backend).await, 0);
+
+    // the prelude's trait works on the default schema, shared with other
+    // tests: it is newer only inside this transaction
+    let pool = backend.pool().clone();
+    PgBackend::from_pool(pool.clone()).migrate().await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    mark_schema_newer(&mut tx, "jobs").await;
+    let by_trait = JobBuilder::new(&WELCOME, Ok("{\"user\":8}".into()))
+        .enqueue_tx(&mut tx)
+        .await
+        .expect_err("refused");
+    assert!(is_schema_too_new(&by_trait), "{by_trait:?}");
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs.jobs WHERE kind = 'welcome' AND args = '{\"user\":8}'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .expect("the transaction is still usable");
+    assert_eq!(stored, 0);
+    tx.rollback().await.unwrap();
+    drop_schema(&backend).await;
+}
+
+async fn stored_jobs(backend: &PgBackend) -> i64 {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{}\".jobs",
+        backend.schema()
+    )))
+    .fetch_one(backend.pool())
+    .await
+    .expect("count the stored jobs")
+}

@@ -32,10 +32,10 @@ async fn fifty_concurrent_unique_enqueues_store_one_job() {
         ids.iter().all(|&id| id == ids[0]),
         "everyone gets the one id: {ids:?}"
     );
-    let count: i64 = sqlx::query_scalar(&format!(
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM \"{}\".jobs",
         backend.schema()
-    ))
+    )))
     .fetch_one(backend.pool())
     .await
     .unwrap();
@@ -170,5 +170,84 @@ async fn a_unique_insert_waits_for_a_competing_transaction_that_rolls_back() {
             .is_none()
     );
     assert_eq!(state_of(&backend, theirs).await, JobState::Available);
+    drop_schema(&backend).await;
+}
+
+/// A batch whose unique job collides, and whose later round fails, stores
+/// nothing: not even the jobs the first statement inserted (#9).
+///
+/// Two triggers in the test's schema play the race deterministically: when
+/// the batch's first insert ends, the job its unique row collided with
+/// finishes (as a worker may complete it between the statements), so the
+/// row goes into a second round; and that round's insert fails.
+#[tokio::test]
+async fn a_batch_whose_later_round_fails_stores_nothing() {
+    let backend = fresh_backend().await;
+    let schema = backend.schema().to_owned();
+    let blocker = insert(
+        &backend,
+        vec![NewJob {
+            unique_key: Some("report-9".into()),
+            ..job("report")
+        }],
+    )
+    .await[0];
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        r#"
+        CREATE FUNCTION "{schema}".finish_blocker() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE "{schema}".jobs SET state = 'completed', finished_at = now()
+            WHERE id = {blocker} AND state <> 'completed';
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER finish_blocker AFTER INSERT ON "{schema}".jobs
+            FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".finish_blocker();
+        CREATE FUNCTION "{schema}".fail_second_round() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.unique_key = 'report-9'
+               AND EXISTS (SELECT 1 FROM "{schema}".jobs WHERE id = {blocker} AND state = 'completed')
+            THEN
+                RAISE EXCEPTION 'the second round fails';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_second_round BEFORE INSERT ON "{schema}".jobs
+            FOR EACH ROW EXECUTE FUNCTION "{schema}".fail_second_round();
+        "#,
+        blocker = blocker.get()
+    )))
+    .execute(backend.pool())
+    .await
+    .expect("install the fault triggers");
+
+    let error = backend
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![
+                job("plain"),
+                NewJob {
+                    unique_key: Some("report-9".into()),
+                    ..job("report")
+                },
+                job("plain"),
+            ],
+            mode: InsertMode::Wait,
+        })
+        .await
+        .expect_err("the second round fails");
+    assert!(
+        format!("{error:?}").contains("the second round fails"),
+        "{error:?}"
+    );
+    let kinds: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT kind || ':' || state FROM \"{schema}\".jobs ORDER BY id"
+    )))
+    .fetch_all(backend.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds,
+        ["report:available"],
+        "nothing of the batch is stored, and the first round's effects are undone"
+    );
     drop_schema(&backend).await;
 }

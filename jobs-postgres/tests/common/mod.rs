@@ -3,7 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use jobs_postgres::{PgBackend, sqlx};
+use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx::{self, AssertSqlSafe};
 
 /// The server the tests use. `scripts/test` starts one and sets this.
 pub fn database_url() -> String {
@@ -40,10 +41,10 @@ pub async fn backend_on(schema: &str) -> PgBackend {
 
 /// Drops the backend's schema and everything in it.
 pub async fn drop_schema(backend: &PgBackend) {
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
         backend.schema()
-    ))
+    )))
     .execute(backend.pool())
     .await
     .expect("drop the test schema");

@@ -20,7 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jobs_core::{Client, JobFilter, JobId, JobState};
-use jobs_postgres::{PgBackend, sqlx};
+use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx::{self, AssertSqlSafe};
 
 use crate::jobs::{hold, quick, tick};
 
@@ -393,10 +394,10 @@ async fn three_workers_tick_once_per_second_and_survive_the_leader_s_death() {
     }
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let leader: String = sqlx::query_scalar(&format!(
+    let leader: String = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT worker_id FROM \"{}\".leader",
         scene.backend.schema()
-    ))
+    )))
     .fetch_one(scene.backend.pool())
     .await
     .expect("a leader");
@@ -546,10 +547,10 @@ async fn postgres_restart_while_ten_thousand_jobs_run_loses_and_repeats_nothing(
 }
 
 async fn count_completed(backend: &PgBackend) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(&format!(
+    sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM \"{}\".jobs WHERE state = 'completed'",
         backend.schema()
-    ))
+    )))
     .fetch_one(backend.pool())
     .await
 }
