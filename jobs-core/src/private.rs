@@ -208,7 +208,8 @@ pub fn state<T: Send + Sync + 'static>(
 /// What a job function may return: `()` or `Result<(), E: Display>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a job return type",
-    label = "a job returns `()` or `Result<(), E>` where `E: Display + Send + 'static`"
+    label = "a job returns `()` or `Result<(), E>` where `E: Display + Send + 'static`",
+    note = "a job's success carries no value: return `Result<(), E>` and end with `Ok(())`"
 )]
 pub trait JobOutput {
     /// The outcome as a `JobError`.
