@@ -7,14 +7,11 @@
 //! failed attempt, a timeout cancels the run, and at shutdown past the
 //! timeout the run is interrupted and its job given back.
 
-use std::any::Any;
 use std::borrow::Cow;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -23,6 +20,7 @@ use crate::backend::{Completion, FetchedJob, Outcome};
 use crate::registry::{Invocation, JobDefinition};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
+use crate::worker::panic::{Panic, catch_panic};
 use crate::worker::queue::LocalQueue;
 use crate::{AttemptError, JobContext, JobError, JobErrorKind};
 
@@ -118,7 +116,7 @@ async fn run(
         context,
     };
     // A panic in the job ends this future with an error; the worker lives.
-    let run = AssertUnwindSafe((definition.run)(invocation)).catch_unwind();
+    let run = catch_panic((definition.run)(invocation));
     tokio::pin!(run);
     let timeout = async {
         match definition.timeout {
@@ -148,22 +146,12 @@ async fn run(
     }
 }
 
-fn end_of(result: Result<Result<(), JobError>, Box<dyn Any + Send>>) -> RunEnd {
+fn end_of(result: Result<Result<(), JobError>, Panic>) -> RunEnd {
     match result {
         Ok(returned) => RunEnd::Returned(returned),
-        Err(payload) => RunEnd::Panicked(panic_message(payload)),
+        // "panicked at src/jobs.rs:12:5: the message"
+        Err(panic) => RunEnd::Panicked(panic.to_string()),
     }
-}
-
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    let message = match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => match payload.downcast::<&'static str>() {
-            Ok(message) => (*message).to_owned(),
-            Err(_) => "a value that is not a string".to_owned(),
-        },
-    };
-    format!("panicked: {message}")
 }
 
 fn outcome_of(

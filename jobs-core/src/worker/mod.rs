@@ -17,6 +17,7 @@ mod heartbeat;
 mod leader;
 mod maintenance;
 pub mod metrics;
+mod panic;
 mod producer;
 mod queue;
 mod scheduler;
