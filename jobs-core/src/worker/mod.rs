@@ -152,7 +152,8 @@ impl Worker {
         }
     }
 
-    /// Runs until `signal` completes (for example `tokio::signal::ctrl_c()`),
+    /// Runs until `signal` completes (for example `jobs_core::shutdown_signal()`,
+    /// SIGINT or SIGTERM, or `tokio::signal::ctrl_c()`),
     /// then shuts down gracefully. Fails at once, running nothing, when the
     /// backend's check fails (for PostgreSQL: a schema newer than this
     /// binary knows, or no schema at all).
