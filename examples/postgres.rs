@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Creates (or upgrades) the `jobs` schema, enqueues jobs, runs a worker
-//! until they are done, prints every job's final state and exits.
+//! until they are done (or Ctrl-C or SIGTERM), prints every job's final
+//! state and exits.
 
 use std::time::Duration;
 
@@ -106,35 +107,21 @@ async fn main() -> anyhow::Result<()> {
             charge_card::NAME,
             periodic_report::NAME,
         ])
-        .build()?
-        .start();
+        .build()?;
 
-    let started = tokio::time::Instant::now();
-    let deadline = started + Duration::from_secs(15);
-    loop {
-        let mut finished = 0;
-        for id in [welcome, charge, ship] {
-            if client
-                .job(id)
-                .await?
-                .is_some_and(|job| job.state.is_finished())
-            {
-                finished += 1;
+    // A service runs `worker.run_until(jobs_core::shutdown_signal())`: until
+    // Ctrl-C or SIGTERM, then a graceful shutdown that gives running jobs
+    // back. The example also stops once its jobs are done.
+    let mut waited = Ok(());
+    worker
+        .run_until(async {
+            tokio::select! {
+                () = jobs_core::shutdown_signal() => println!("asked to stop: shutting down"),
+                result = all_finished(&client, [welcome, charge, ship]) => waited = result,
             }
-        }
-        let reports = client
-            .list(
-                JobFilter::new()
-                    .kind(periodic_report::NAME)
-                    .state(JobState::Completed),
-            )
-            .await?;
-        if (finished == 3 && !reports.is_empty()) || tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    worker.shutdown().await;
+        })
+        .await?;
+    waited?;
 
     println!("\nfinal states:");
     for id in [welcome, charge, ship] {
@@ -152,6 +139,35 @@ async fn main() -> anyhow::Result<()> {
         print_job(job);
     }
     Ok(())
+}
+
+/// Until `ids` have finished and the recurring job ran, or 15 s.
+async fn all_finished(client: &Client, ids: [JobId; 3]) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut finished = 0;
+        for id in ids {
+            if client
+                .job(id)
+                .await?
+                .is_some_and(|job| job.state.is_finished())
+            {
+                finished += 1;
+            }
+        }
+        let reports = client
+            .list(
+                JobFilter::new()
+                    .kind(periodic_report::NAME)
+                    .state(JobState::Completed),
+            )
+            .await?;
+        if (finished == ids.len() && !reports.is_empty()) || tokio::time::Instant::now() >= deadline
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn print_job(job: &JobInfo) {

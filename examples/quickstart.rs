@@ -6,7 +6,8 @@
 //!
 //! Enqueues a fire-and-forget job, a delayed one and one that always fails
 //! (retried, then dead with its error history), runs a recurring job every
-//! two seconds, prints every job's final state and exits by itself.
+//! two seconds, prints every job's final state and exits by itself (or
+//! earlier, gracefully, on Ctrl-C or SIGTERM).
 
 use std::time::Duration;
 
@@ -65,18 +66,48 @@ async fn main() -> anyhow::Result<()> {
         })
         .queue("default", 4)
         .queue("mail", 2)
-        .build()?
-        .start();
+        .build()?;
 
     let welcome = send_welcome_email::enqueue(&client, 42, "welcome".into()).await?;
     let reminder = send_reminder::schedule(&client, Duration::from_secs(2), 42).await?;
     let charge = charge_card::enqueue(&client, 1001).await?;
     println!("enqueued jobs {welcome}, {reminder} (in 2 s) and {charge}");
 
+    // A service runs `worker.run_until(jobs_core::shutdown_signal())`: until
+    // Ctrl-C or SIGTERM, then a graceful shutdown. The quickstart also stops
+    // once its jobs are done.
+    let mut waited = Ok(());
+    worker
+        .run_until(async {
+            tokio::select! {
+                () = jobs_core::shutdown_signal() => println!("asked to stop: shutting down"),
+                result = all_finished(&client, [welcome, reminder, charge]) => waited = result,
+            }
+        })
+        .await?;
+    waited?;
+
+    println!("\nfinal states:");
+    for id in [welcome, reminder, charge] {
+        if let Some(job) = client.job(id).await? {
+            print_job(&job);
+        }
+    }
+    for job in client
+        .list(JobFilter::new().kind(periodic_report::NAME))
+        .await?
+    {
+        print_job(&job);
+    }
+    Ok(())
+}
+
+/// Until `ids` have finished and the recurring job ran twice, or 8 s.
+async fn all_finished(client: &Client, ids: [JobId; 3]) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
     loop {
         let mut finished = 0;
-        for id in [welcome, reminder, charge] {
+        for id in ids {
             if client
                 .job(id)
                 .await?
@@ -92,26 +123,12 @@ async fn main() -> anyhow::Result<()> {
                     .state(JobState::Completed),
             )
             .await?;
-        if (finished == 3 && reports.len() >= 2) || tokio::time::Instant::now() >= deadline {
-            break;
+        if (finished == ids.len() && reports.len() >= 2) || tokio::time::Instant::now() >= deadline
+        {
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    worker.shutdown().await;
-
-    println!("\nfinal states:");
-    for id in [welcome, reminder, charge] {
-        if let Some(job) = client.job(id).await? {
-            print_job(&job);
-        }
-    }
-    for job in client
-        .list(JobFilter::new().kind(periodic_report::NAME))
-        .await?
-    {
-        print_job(&job);
-    }
-    Ok(())
 }
 
 fn print_job(job: &JobInfo) {

@@ -93,9 +93,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app(client))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        // Ctrl-C or SIGTERM (what `docker stop` sends) stops the server, then the worker
+        .with_graceful_shutdown(jobs_core::shutdown_signal())
         .await?;
     worker.shutdown().await;
     Ok(())

@@ -92,8 +92,11 @@ pub enum CronError {
         /// The parser's reason.
         reason: String,
     },
-    /// The expression matches no time at all (`0 0 0 30 2 *`).
-    #[error("cron expression `{expr}` never fires")]
+    /// The expression matches no time from now on: no date at all
+    /// (`0 0 0 30 2 *`), or only dates past (a year field).
+    #[error(
+        "cron expression `{expr}` never fires: no time from now on matches it; check the day-of-month, month and year fields"
+    )]
     NeverFires {
         /// The expression.
         expr: String,
@@ -127,8 +130,14 @@ pub struct CronSchedule {
 }
 
 impl CronSchedule {
-    /// Parses `expr` read in the IANA zone `tz`.
+    /// Parses `expr` read in the IANA zone `tz`. An expression with no tick
+    /// after the current time is rejected as [`CronError::NeverFires`].
     pub fn parse(expr: &str, tz: &str) -> Result<Self, CronError> {
+        Self::parse_at(expr, tz, Utc::now())
+    }
+
+    /// [`parse`](Self::parse), with `now` as the current time.
+    fn parse_at(expr: &str, tz: &str, now: DateTime<Utc>) -> Result<Self, CronError> {
         let zone: Tz = tz
             .parse()
             .map_err(|_| CronError::UnknownZone { tz: tz.to_owned() })?;
@@ -162,7 +171,7 @@ impl CronSchedule {
             cron,
             tz: zone,
         };
-        if schedule.next_after(never_fires_probe_start()).is_none() {
+        if schedule.next_after(now).is_none() {
             return Err(CronError::NeverFires {
                 expr: expr.to_owned(),
             });
@@ -258,11 +267,6 @@ pub struct TickPlan {
     pub next_run_at: Option<DateTime<Utc>>,
 }
 
-fn never_fires_probe_start() -> DateTime<Utc> {
-    // a fixed start keeps the check deterministic; croner searches years ahead
-    DateTime::from_timestamp(1_767_225_600, 0).unwrap_or(DateTime::<Utc>::MIN_UTC) // 2026-01-01
-}
-
 impl fmt::Debug for CronSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CronSchedule")
@@ -327,6 +331,24 @@ mod tests {
             CronSchedule::parse("0 0 2 * * *", "Mars/Olympus"),
             Err(CronError::UnknownZone { .. })
         ));
+    }
+
+    #[test]
+    fn a_year_whose_ticks_are_past_never_fires() {
+        // June 2026: after 2026-01-01, the fixed date this check used to
+        // probe from, and before any time these tests run
+        let error = CronSchedule::parse("0 0 12 1 6 * 2026", "UTC").unwrap_err();
+        assert_eq!(
+            error,
+            CronError::NeverFires {
+                expr: "0 0 12 1 6 * 2026".into()
+            }
+        );
+        assert!(error.to_string().contains("never fires"), "{error}");
+        // the same expression, parsed before its tick, is fine
+        let before = utc(2026, 5, 1, 0, 0, 0);
+        let once = CronSchedule::parse_at("0 0 12 1 6 * 2026", "UTC", before).unwrap();
+        assert_eq!(once.next_after(before), Some(utc(2026, 6, 1, 12, 0, 0)));
     }
 
     #[test]

@@ -45,18 +45,28 @@ pub enum JobErrorKind {
 
 impl JobError {
     /// A failed attempt, retried per the job's policy.
+    ///
+    /// The message is `error` formatted with `{:#}`, which is how
+    /// `anyhow::Error` prints its whole chain of context:
+    ///
+    /// ```
+    /// # use jobs_core::JobError;
+    /// # let error = anyhow::anyhow!("connection refused").context("talking to smtp");
+    /// assert_eq!(JobError::failed(error).message(), "talking to smtp: connection refused");
+    /// ```
     pub fn failed(error: impl fmt::Display) -> Self {
         Self {
             kind: JobErrorKind::Failed,
-            message: error.to_string(),
+            message: format!("{error:#}"),
         }
     }
 
     /// An error a retry will not fix: the job goes straight to `Dead`.
+    /// Formatted with `{:#}`, as for [`failed`](JobError::failed).
     pub fn permanent(error: impl fmt::Display) -> Self {
         Self {
             kind: JobErrorKind::Permanent,
-            message: error.to_string(),
+            message: format!("{error:#}"),
         }
     }
 
@@ -72,7 +82,17 @@ impl JobError {
     pub fn cancel(reason: impl fmt::Display) -> Self {
         Self {
             kind: JobErrorKind::Cancel,
-            message: reason.to_string(),
+            message: format!("{reason:#}"),
+        }
+    }
+
+    /// A failed attempt whose message is `error` followed by each of its
+    /// [`source`](std::error::Error::source)s that its message does not
+    /// already include: `talking to smtp: connection refused`.
+    pub(crate) fn failed_with_sources(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self {
+            kind: JobErrorKind::Failed,
+            message: chain_message(error),
         }
     }
 
@@ -111,6 +131,24 @@ impl fmt::Display for JobError {
     }
 }
 
+/// `error`'s message, then each source's that is not already part of it,
+/// joined with `": "`. Most errors leave their source out of their own
+/// message (the Rust API guidelines' advice), some repeat it; both read
+/// once here.
+fn chain_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
 // `JobError` deliberately does not implement `std::error::Error`, so that this
 // blanket conversion (what makes `?` work inside jobs) does not overlap with
 // `From<T> for T`. The same trade-off as `anyhow::Error`.
@@ -118,8 +156,9 @@ impl<E> From<E> for JobError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    /// A failed attempt whose message carries the error's sources.
     fn from(error: E) -> Self {
-        JobError::failed(error)
+        JobError::failed_with_sources(&error)
     }
 }
 
@@ -251,3 +290,64 @@ impl Error {
 
 /// `Result` with [`Error`] as its default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    /// An error that, as the API guidelines advise, leaves its source out
+    /// of its own message.
+    #[derive(Debug)]
+    struct Smtp(io::Error);
+
+    impl fmt::Display for Smtp {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("talking to smtp")
+        }
+    }
+
+    impl std::error::Error for Smtp {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// One that repeats its source in its message.
+    #[derive(Debug)]
+    struct Verbose(Smtp);
+
+    impl fmt::Display for Verbose {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "sending the welcome mail: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Verbose {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn refused() -> io::Error {
+        io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused")
+    }
+
+    #[test]
+    fn question_mark_keeps_every_source_once() {
+        fn send() -> Result<(), JobError> {
+            Err(Verbose(Smtp(refused())))?
+        }
+        let error = send().unwrap_err();
+        assert_eq!(error.kind(), JobErrorKind::Failed);
+        assert_eq!(
+            error.message(),
+            "sending the welcome mail: talking to smtp: connection refused"
+        );
+        assert_eq!(
+            JobError::from(Smtp(refused())).message(),
+            "talking to smtp: connection refused"
+        );
+    }
+}

@@ -53,10 +53,16 @@
 //!   process, no set-up, not durable) or `jobs_postgres::PgBackend`.
 //! - A job's fate after an error is its [`retry::RetryPolicy`] unless the
 //!   job says otherwise with a [`JobError`]: `permanent`, `snooze`, `cancel`.
+//! - In a service, run the worker until the process is asked to stop:
+//!   `worker.run_until(jobs_core::shutdown_signal()).await?` shuts down
+//!   gracefully on SIGINT (Ctrl-C) or SIGTERM, the signal a container
+//!   platform sends first.
 //!
 //! # Feature flags
 //!
 //! - `macros` (default): re-exports `#[job]` and `#[recurring]`.
+//! - `signal` (default): `shutdown_signal()`, which completes on SIGINT or
+//!   SIGTERM (Ctrl-C off Unix), for `worker.run_until(jobs_core::shutdown_signal())`.
 //! - `testing`: the backend [`testing`] conformance suite.
 
 #![warn(missing_docs, unreachable_pub)]
@@ -75,6 +81,8 @@ mod info;
 mod queue_name;
 pub mod registry;
 pub mod retry;
+#[cfg(feature = "signal")]
+mod signal;
 mod state;
 pub mod wake;
 pub mod worker;
@@ -95,6 +103,8 @@ pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobE
 pub use crate::id::JobId;
 pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
+#[cfg(feature = "signal")]
+pub use crate::signal::shutdown_signal;
 pub use crate::state::{JobState, UnknownJobState};
 pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};
 
@@ -103,6 +113,8 @@ pub use jobs_macros::{job, recurring};
 
 /// The names most programs need: `use jobs_core::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "signal")]
+    pub use crate::shutdown_signal;
     pub use crate::{Client, JobContext, JobError, JobId, JobState, State, Worker};
     #[cfg(feature = "macros")]
     pub use crate::{job, recurring};

@@ -208,7 +208,8 @@ pub fn state<T: Send + Sync + 'static>(
 /// What a job function may return: `()` or `Result<(), E: Display>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a job return type",
-    label = "a job returns `()` or `Result<(), E>` where `E: Display + Send + 'static`"
+    label = "a job returns `()` or `Result<(), E>` where `E: Display + Send + 'static`",
+    note = "a job's success carries no value: return `Result<(), E>` and end with `Ok(())`"
 )]
 pub trait JobOutput {
     /// The outcome as a `JobError`.
@@ -227,9 +228,20 @@ impl<E: fmt::Display + Send + 'static> JobOutput for Result<(), E> {
     }
 }
 
+type DynError = dyn std::error::Error + 'static;
+
 /// A `JobError` keeps its meaning (permanent, snooze, cancel); any other
-/// error is a failed attempt.
+/// error is a failed attempt whose message carries the error's causes: a
+/// boxed `std::error::Error` its sources, anything else its `{:#}` form
+/// (anyhow's whole context chain).
 fn into_job_error<E: fmt::Display + 'static>(error: E) -> JobError {
+    let any: &dyn Any = &error;
+    if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+        return JobError::failed_with_sources(&**boxed as &DynError);
+    }
+    if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send>>() {
+        return JobError::failed_with_sources(&**boxed as &DynError);
+    }
     let mut slot = Some(error);
     if let Some(job_error) = (&mut slot as &mut dyn Any)
         .downcast_mut::<Option<JobError>>()
@@ -243,9 +255,69 @@ fn into_job_error<E: fmt::Display + 'static>(error: E) -> JobError {
     }
 }
 
-/// Converts a job function's return value.
-pub fn into_job_result<R: JobOutput>(output: R) -> Result<(), JobError> {
-    output.into_job_result()
+// The generated runner converts what the job returned through
+// `(&&&output_probe::<R>()).converter()`, where `R` is the declared
+// return type, concrete at that call site. Method lookup (autoderef
+// specialization) picks the first that applies: `Result<(), E>` with
+// `E: std::error::Error` keeps its sources, which `Display` alone would
+// drop; any other `JobOutput` converts as `JobOutput` says; anything else
+// gets a stand-in that never runs, because `output_probe` already failed to compile
+// with the one error the user should see.
+
+/// The converter of a job's return type `R`.
+pub struct OutputProbe<R>(PhantomData<R>);
+
+/// A probe for `R`; fails to compile unless `R` is a job return type, with
+/// `JobOutput`'s message on the tokens the call is spanned on.
+pub const fn output_probe<R: JobOutput>() -> OutputProbe<R> {
+    OutputProbe(PhantomData)
+}
+
+/// A converter of a job's return value.
+pub type Converter<R> = fn(R) -> Result<(), JobError>;
+
+/// Chosen for `Result<(), E>` with `E: std::error::Error`.
+pub trait ConvertError<R> {
+    /// Converts keeping the error's sources.
+    fn converter(&self) -> Converter<R>;
+}
+
+impl<E> ConvertError<Result<(), E>> for &&OutputProbe<Result<(), E>>
+where
+    E: std::error::Error + Send + 'static,
+{
+    fn converter(&self) -> Converter<Result<(), E>> {
+        |output| output.map_err(|error| JobError::failed_with_sources(&error))
+    }
+}
+
+/// Chosen for any other job return type.
+pub trait ConvertOutput<R> {
+    /// Converts as [`JobOutput`] says.
+    fn converter(&self) -> Converter<R>;
+}
+
+impl<R: JobOutput> ConvertOutput<R> for &OutputProbe<R> {
+    fn converter(&self) -> Converter<R> {
+        R::into_job_result
+    }
+}
+
+/// The stand-in for a type that is not a job return type; such a program
+/// does not compile, so this never runs.
+pub trait ConvertUnchecked<R> {
+    /// A stand-in.
+    fn converter(&self) -> Converter<R>;
+}
+
+impl<R> ConvertUnchecked<R> for OutputProbe<R> {
+    fn converter(&self) -> Converter<R> {
+        |_| {
+            Err(JobError::failed(
+                "the job's return type is not a job return type",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,14 +327,72 @@ mod tests {
     #[test]
     fn job_errors_keep_their_kind_through_the_generic_path() {
         let snooze: Result<(), JobError> = Err(JobError::snooze(Duration::from_secs(3)));
-        let err = into_job_result(snooze).unwrap_err();
+        let err = snooze.into_job_result().unwrap_err();
         assert_eq!(err.snoozed_for(), Some(Duration::from_secs(3)));
 
         let plain: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
-        let err = into_job_result(plain).unwrap_err();
+        let err = plain.into_job_result().unwrap_err();
         assert_eq!(err.kind(), crate::JobErrorKind::Failed);
         assert_eq!(err.message(), "disk full");
-        assert!(into_job_result(()).is_ok());
+        assert!(().into_job_result().is_ok());
+    }
+
+    #[derive(Debug)]
+    struct Smtp(std::io::Error);
+
+    impl fmt::Display for Smtp {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("talking to smtp")
+        }
+    }
+
+    impl std::error::Error for Smtp {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn refused() -> Smtp {
+        Smtp(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ))
+    }
+
+    #[test]
+    // the explicit borrows mirror the generated code: they pick the converter
+    #[allow(clippy::needless_borrow)]
+    fn errors_keep_their_causes() {
+        #[allow(unused_imports)]
+        use super::{ConvertError as _, ConvertOutput as _, ConvertUnchecked as _};
+        let chain = "talking to smtp: connection refused";
+
+        let anyhow: Result<(), anyhow::Error> =
+            Err(anyhow::anyhow!("connection refused").context("talking to smtp"));
+        assert_eq!(anyhow.into_job_result().unwrap_err().message(), chain);
+
+        let boxed: Result<(), Box<dyn std::error::Error + Send + Sync>> = Err(Box::new(refused()));
+        assert_eq!(boxed.into_job_result().unwrap_err().message(), chain);
+        let boxed: Result<(), Box<dyn std::error::Error + Send>> = Err(Box::new(refused()));
+        assert_eq!(boxed.into_job_result().unwrap_err().message(), chain);
+
+        // a concrete error type: its sources through the probe
+        let convert = (&&&output_probe::<Result<(), Smtp>>()).converter();
+        assert_eq!(convert(Err(refused())).unwrap_err().message(), chain);
+        // `JobError` and plain `Display` errors go the `JobOutput` way
+        let convert = (&&&output_probe::<Result<(), JobError>>()).converter();
+        assert!(
+            convert(Err(JobError::permanent("no")))
+                .unwrap_err()
+                .is_permanent()
+        );
+        let convert = (&&&output_probe::<Result<(), String>>()).converter();
+        assert_eq!(
+            convert(Err("plain".to_owned())).unwrap_err().message(),
+            "plain"
+        );
+        let convert = (&&&output_probe::<()>()).converter();
+        assert!(convert(()).is_ok());
     }
 
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]

@@ -37,9 +37,9 @@ pub(crate) fn check_expression(expr: &str) -> Result<(), String> {
             reason(&error.to_string())
         )
     })?;
-    if next_after_probe(&cron).is_none() {
+    if next_after(&cron, Utc::now()).is_none() {
         return Err(format!(
-            "cron expression `{expr}` never fires: no date after 2026-01-01 matches it; check the day-of-month, month and year fields"
+            "cron expression `{expr}` never fires: no time from now on matches it; check the day-of-month, month and year fields"
         ));
     }
     Ok(())
@@ -53,10 +53,11 @@ fn parse(expr: &str) -> Result<Cron, croner::errors::CronError> {
         .parse(expr)
 }
 
-/// The first tick after the fixed probe date jobs-core also uses.
-fn next_after_probe(cron: &Cron) -> Option<DateTime<Utc>> {
-    let start = DateTime::from_timestamp(1_767_225_600, 0)?; // 2026-01-01
-    cron.find_next_occurrence(&start, false).ok()
+/// The first tick after `now`. The macro probes from the time it runs, as
+/// jobs-core does when it parses: a schedule whose last tick (its year
+/// field) is already past would never run once deployed.
+fn next_after(cron: &Cron, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.find_next_occurrence(&now, false).ok()
 }
 
 /// croner's message in our style: no category prefix, lowercase first
@@ -148,6 +149,20 @@ mod tests {
     fn expressions_that_never_fire() {
         assert!(utc("0 0 0 30 2 *").unwrap_err().contains("never fires"));
         assert!(utc("0 0 0 1 1 * 2020").unwrap_err().contains("never fires"));
+    }
+
+    #[test]
+    fn a_year_whose_ticks_are_past_never_fires() {
+        // June 2026 is after the probe date this check used to start from
+        // (2026-01-01) but before now
+        let error = utc("0 0 12 1 6 * 2026").unwrap_err();
+        assert_eq!(
+            error,
+            "cron expression `0 0 12 1 6 * 2026` never fires: no time from now on matches it; check the day-of-month, month and year fields"
+        );
+        let cron = parse("0 0 12 1 6 * 2026").expect("valid syntax");
+        let new_year = DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01");
+        assert!(next_after(&cron, new_year).is_some(), "it did fire once");
     }
 
     #[test]

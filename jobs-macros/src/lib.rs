@@ -20,22 +20,41 @@ use proc_macro::TokenStream;
 
 /// Turns an `async fn` into a background job.
 ///
-/// ```ignore
-/// use jobs_core::{job, State};
+/// ```rust,standalone_crate
+/// use jobs_core::{job, Client, State};
+/// use jobs_memory::MemoryBackend;
+/// # #[derive(Clone)]
+/// # struct Mailer;
+/// # impl Mailer {
+/// #     async fn send(&self, _user_id: i64, _template: &str) -> anyhow::Result<()> { Ok(()) }
+/// # }
+///
+/// #[derive(Clone)]
+/// struct App { mailer: Mailer }
 ///
 /// #[job(retries = 3, backoff = "exponential", queue = "critical")]
 /// async fn send_welcome_email(app: State<App>, user_id: i64, template: String) -> anyhow::Result<()> {
 ///     app.mailer.send(user_id, &template).await
 /// }
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> anyhow::Result<()> {
+/// # let client = Client::new(MemoryBackend::new());
 /// let id = send_welcome_email::enqueue(&client, 42, "welcome".into()).await?;
+/// # let stored = client.job(id).await?.map(|job| (job.kind, job.queue));
+/// # assert_eq!(stored, Some(("send_welcome_email".to_owned(), "critical".to_owned())));
+/// // the function stays callable as written, as a unit test calls it
+/// send_welcome_email(State::new(App { mailer: Mailer }), 42, "welcome".into()).await?;
+/// # Ok(()) }
 /// ```
 ///
 /// Parameters of type `State<T>` and `JobContext` are injected by the
 /// worker; every other parameter is an argument, stored as JSON, so it must
 /// be `Serialize + DeserializeOwned + Send + 'static`. The function returns
-/// `()` or `Result<(), E>` with `E: Display + Send + 'static` (a `JobError`
-/// keeps its meaning), and stays callable as written.
+/// `()` or `Result<(), E>` with `E: Display + Send + 'static`, or an alias
+/// of either such as `anyhow::Result<()>` (a `JobError` keeps its meaning;
+/// any other error is stored with its causes), and stays callable as
+/// written.
 ///
 /// # Keys
 ///
@@ -79,15 +98,28 @@ pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Turns an `async fn` into a job that runs on a cron schedule.
 ///
-/// ```ignore
-/// use jobs_core::{recurring, State};
+/// ```rust,standalone_crate
+/// use jobs_core::{recurring, Client, State};
+/// use jobs_memory::MemoryBackend;
+/// # #[derive(Clone)]
+/// # struct Reports;
+/// # impl Reports {
+/// #     async fn build(&self) -> anyhow::Result<()> { Ok(()) }
+/// # }
+/// # #[derive(Clone)]
+/// # struct App { reports: Reports }
 ///
 /// #[recurring(cron = "0 0 2 * * *", id = "nightly-report", tz = "Europe/Berlin")]
 /// async fn nightly_report(app: State<App>) -> anyhow::Result<()> {
 ///     app.reports.build().await
 /// }
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> anyhow::Result<()> {
+/// # let client = Client::new(MemoryBackend::new());
 /// nightly_report::trigger(&client).await?; // one run now
+/// assert_eq!(nightly_report::ID, "nightly-report");
+/// # Ok(()) }
 /// ```
 ///
 /// # Keys

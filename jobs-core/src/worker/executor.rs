@@ -7,7 +7,6 @@
 //! failed attempt, a timeout cancels the run, and at shutdown past the
 //! timeout the run is interrupted and its job given back.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -24,6 +23,7 @@ use crate::registry::{Invocation, JobDefinition};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
 use crate::worker::outcome::{self, Outcome};
+use crate::worker::panic::{Panic, catch_panic, message_of};
 use crate::worker::queue::LocalQueue;
 use crate::{AttemptError, JobContext, JobError, JobErrorKind};
 
@@ -69,7 +69,7 @@ pub(crate) async fn run_slot(
             Err(payload) => {
                 tracing::error!(
                     job.id = run.id.get(),
-                    panic = %panic_message(payload),
+                    panic = %message_of(payload),
                     "the worker failed while ending a run; the job goes back to its queue"
                 );
                 Outcome::Release.into_transition(run)
@@ -134,7 +134,7 @@ async fn run(
         context,
     };
     // A panic in the job ends this future with an error; the worker lives.
-    let run = AssertUnwindSafe((definition.run)(invocation)).catch_unwind();
+    let run = catch_panic((definition.run)(invocation));
     tokio::pin!(run);
     let timeout = async {
         match definition.timeout {
@@ -164,22 +164,12 @@ async fn run(
     }
 }
 
-fn end_of(result: Result<Result<(), JobError>, Box<dyn Any + Send>>) -> RunEnd {
+fn end_of(result: Result<Result<(), JobError>, Panic>) -> RunEnd {
     match result {
         Ok(returned) => RunEnd::Returned(returned),
-        Err(payload) => RunEnd::Panicked(panic_message(payload)),
+        // "panicked at src/jobs.rs:12:5: the message"
+        Err(panic) => RunEnd::Panicked(panic.to_string()),
     }
-}
-
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    let message = match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => match payload.downcast::<&'static str>() {
-            Ok(message) => (*message).to_owned(),
-            Err(_) => "a value that is not a string".to_owned(),
-        },
-    };
-    format!("panicked: {message}")
 }
 
 fn outcome_of(

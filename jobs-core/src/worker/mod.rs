@@ -18,6 +18,7 @@ mod leader;
 mod maintenance;
 pub mod metrics;
 pub(crate) mod outcome;
+mod panic;
 mod producer;
 mod queue;
 mod scheduler;
@@ -154,7 +155,8 @@ impl Worker {
         }
     }
 
-    /// Runs until `signal` completes (for example `tokio::signal::ctrl_c()`),
+    /// Runs until `signal` completes (for example `jobs_core::shutdown_signal()`,
+    /// SIGINT or SIGTERM, or `tokio::signal::ctrl_c()`),
     /// then shuts down gracefully. Fails at once, running nothing, when the
     /// backend's check fails (for PostgreSQL: a schema newer than this
     /// binary knows, or no schema at all).

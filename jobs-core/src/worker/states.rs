@@ -30,7 +30,7 @@ impl StateMap {
     /// The state of type `T`.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
         let value = self.values.get(&TypeId::of::<T>())?;
-        Arc::clone(value).downcast::<T>().ok().map(State)
+        Arc::clone(value).downcast::<T>().ok().map(State::from)
     }
 
     /// Whether a state of this type is present.

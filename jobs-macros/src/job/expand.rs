@@ -7,7 +7,7 @@
 //! puts each argument's type checks on the user's own tokens.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ItemFn;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -209,11 +209,22 @@ fn runner(model: &Model<'_>, ident: &Ident, kind: &str) -> TokenStream {
                     .decode(#kind, &invocation.args)?;
         }
     });
-    let convert = match &model.signature.output {
-        Some(output) => quote_spanned! {output.span()=>
-            ::jobs_core::__private::into_job_result::<#output>(__output)
-        },
-        None => quote!(::jobs_core::__private::into_job_result::<()>(__output)),
+    // `output_probe` checks the return type on the user's own tokens;
+    // the converter it picks keeps an error's sources (see `OutputProbe`)
+    let output = match &model.signature.output {
+        Some(output) => output.to_token_stream(),
+        None => quote!(()),
+    };
+    let probe = quote_spanned! {output.span()=>
+        ::jobs_core::__private::output_probe::<#output>()
+    };
+    let convert = quote! {
+        #[allow(unused_imports)]
+        use ::jobs_core::__private::{
+            ConvertError as _, ConvertOutput as _, ConvertUnchecked as _,
+        };
+        let __probe = #probe;
+        (&&&__probe).converter()(__output)
     };
     let call = quote_spanned! {ident.span()=>
         ::jobs_core::__private::Box::pin(async move {
