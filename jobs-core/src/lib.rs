@@ -63,7 +63,8 @@
 //! - `macros` (default): re-exports `#[job]` and `#[recurring]`.
 //! - `signal` (default): `shutdown_signal()`, which completes on SIGINT or
 //!   SIGTERM (Ctrl-C off Unix), for `worker.run_until(jobs_core::shutdown_signal())`.
-//! - `testing`: the backend [`testing`] conformance suite.
+//! - `testing`: the backend conformance suite, module `testing` (what it is
+//!   for and how a backend runs it: [`backend`]).
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -78,14 +79,15 @@ pub mod cron;
 mod error;
 mod id;
 mod info;
+mod job_state;
 mod queue_name;
-pub mod registry;
+mod registry;
 pub mod retry;
+mod shared_state;
 #[cfg(feature = "signal")]
 mod signal;
-mod state;
 pub mod wake;
-pub mod worker;
+mod worker;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -98,15 +100,19 @@ pub use crate::backend::Backend;
 pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::client::{Client, DEFAULT_MAX_PAYLOAD};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::context::{JobContext, State};
+pub use crate::context::JobContext;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
 pub use crate::id::JobId;
 pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
+pub use crate::job_state::{JobState, UnknownJobState};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
+pub use crate::shared_state::State;
 #[cfg(feature = "signal")]
 pub use crate::signal::shutdown_signal;
-pub use crate::state::{JobState, UnknownJobState};
+pub use crate::worker::config as worker_defaults;
 pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};
+
+pub use crate::worker::metrics::names as metric_names;
 
 #[cfg(feature = "macros")]
 pub use jobs_macros::{job, recurring};

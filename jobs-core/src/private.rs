@@ -12,9 +12,10 @@ pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::cron::Misfire;
 pub use crate::registry::{
     Invocation, JobDefinition, JobFuture, JobRegistration, RecurringDefinition,
-    RecurringRegistration, StateRequirement,
+    RecurringRegistration, StateRequirement, jobs, schedules,
 };
 pub use crate::retry::{Backoff, RetryPolicy};
+pub use crate::worker::shared_states::SharedStates;
 pub use crate::{Client, EnqueueError, JobContext, JobError, JobId, State};
 pub use chrono::{DateTime, Utc};
 pub use core::time::Duration;

@@ -12,7 +12,7 @@ use crate::JobError;
 use crate::context::JobContext;
 use crate::cron::Misfire;
 use crate::retry::RetryPolicy;
-use crate::worker::states::StateMap;
+use crate::worker::shared_states::SharedStates;
 
 /// The boxed future a job's runner returns.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'static>>;
@@ -23,7 +23,7 @@ pub struct Invocation {
     /// The arguments, as stored (JSON text).
     pub args: Arc<str>,
     /// The worker's shared states.
-    pub states: Arc<StateMap>,
+    pub states: Arc<SharedStates>,
     /// This run's context.
     pub context: JobContext,
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use jobs_core::registry::{self, Invocation, JobDefinition, RecurringDefinition};
+use jobs_core::__private::{self as registry, Invocation, JobDefinition, RecurringDefinition};
 use jobs_core::{JobContext, JobError, JobErrorKind, State, job, recurring};
 
 #[derive(Clone)]

@@ -11,7 +11,7 @@ use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
 use crate::registry::{self, JobDefinition, RecurringDefinition};
 use crate::worker::Worker;
 use crate::worker::config::WorkerConfig;
-use crate::worker::states::StateMap;
+use crate::worker::shared_states::SharedStates;
 
 /// Configures a [`Worker`]. Made by [`Worker::builder`].
 ///
@@ -34,7 +34,7 @@ use crate::worker::states::StateMap;
 #[must_use = "call `.build()` to get a worker"]
 pub struct WorkerBuilder {
     backend: Arc<dyn Backend>,
-    states: StateMap,
+    states: SharedStates,
     queues: Vec<(String, usize)>,
     only: Option<Vec<String>>,
     clock: Arc<dyn Clock>,
@@ -46,7 +46,7 @@ impl WorkerBuilder {
     pub(crate) fn new(backend: Arc<dyn Backend>) -> Self {
         Self {
             backend,
-            states: StateMap::default(),
+            states: SharedStates::default(),
             queues: Vec::new(),
             only: None,
             clock: Arc::new(SystemClock),

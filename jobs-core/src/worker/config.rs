@@ -1,4 +1,5 @@
-//! Worker settings and their defaults.
+//! The worker's settings' defaults, each set with the `WorkerBuilder`
+//! method of the same name.
 
 use std::time::Duration;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use metrics::{Counter, counter};
 
-/// The names of the counters and gauges this crate records.
+/// The names of the counters and gauges the worker and client record
+/// through the `metrics` facade.
 pub mod names {
     /// Jobs stored by `Client` (label `kind`).
     pub const ENQUEUED: &str = "jobs_enqueued_total";

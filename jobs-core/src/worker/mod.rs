@@ -16,13 +16,13 @@ mod executor;
 mod heartbeat;
 mod leader;
 mod maintenance;
-pub mod metrics;
+pub(crate) mod metrics;
 pub(crate) mod outcome;
 mod panic;
 mod producer;
 mod queue;
 mod scheduler;
-pub mod states;
+pub(crate) mod shared_states;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -41,7 +41,7 @@ pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
 use self::producer::Producer;
 use self::queue::LocalQueue;
-use self::states::StateMap;
+use self::shared_states::SharedStates;
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::registry::{JobDefinition, RecurringDefinition};
@@ -58,7 +58,7 @@ pub struct Worker {
 pub(crate) struct WorkerShared {
     pub(crate) id: String,
     pub(crate) backend: Arc<dyn Backend>,
-    pub(crate) states: Arc<StateMap>,
+    pub(crate) states: Arc<SharedStates>,
     pub(crate) kinds: Vec<&'static str>,
     pub(crate) schedules: Vec<&'static RecurringDefinition>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -87,7 +87,7 @@ impl Worker {
 
     pub(crate) fn from_parts(
         backend: Arc<dyn Backend>,
-        states: StateMap,
+        states: SharedStates,
         queues: Vec<(String, usize)>,
         jobs: HashMap<&'static str, &'static JobDefinition>,
         schedules: Vec<&'static RecurringDefinition>,

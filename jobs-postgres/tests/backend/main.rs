@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use jobs_core::__private::JobDefinition;
 use jobs_core::backend::{
     Backend, InsertMode, JobCompleteManyParams, JobFetchParams, JobIdParams, JobInsertManyParams,
     LeaderElectParams, NewJob, RunningAttempt,
 };
-use jobs_core::registry::JobDefinition;
 use jobs_core::retry::RetryPolicy;
 use jobs_core::testing::Outcome;
 use jobs_core::{JobBuilder, JobId, JobState};

@@ -3,7 +3,7 @@
 
 use super::*;
 
-fn no_op(_: jobs_core::registry::Invocation) -> jobs_core::registry::JobFuture {
+fn no_op(_: jobs_core::__private::Invocation) -> jobs_core::__private::JobFuture {
     Box::pin(async { Ok(()) })
 }
 

@@ -26,5 +26,5 @@ async fn compiled(id: i64) {
 fn main() {
     assert_eq!(private::exported_from_private_module::NAME, "exported_from_private_module");
     assert_eq!(compiled::NAME, "compiled");
-    assert!(!jobs_core::registry::jobs().any(|job| job.name == "never_compiled"));
+    assert!(!jobs_core::__private::jobs().any(|job| job.name == "never_compiled"));
 }

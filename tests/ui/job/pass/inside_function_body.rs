@@ -20,5 +20,5 @@ fn main() {
     assert_eq!(job.kind, "local_job");
     assert_eq!(job.queue, "local");
     assert_eq!(job.args, r#"{"item":{"id":7},"count":2}"#);
-    assert!(jobs_core::registry::jobs().any(|d| d.name == "local_job"));
+    assert!(jobs_core::__private::jobs().any(|d| d.name == "local_job"));
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use jobs_core::registry::Invocation;
+use jobs_core::__private::Invocation;
 use jobs_core::{job, recurring, JobContext, JobErrorKind, JobId};
 
 #[derive(Debug)]
@@ -46,7 +46,7 @@ async fn recurring_with_alias() -> AppResult<(), MyError> {
     Ok(())
 }
 
-fn run(definition: &jobs_core::registry::JobDefinition, args: &str) -> Result<(), (JobErrorKind, String)> {
+fn run(definition: &jobs_core::__private::JobDefinition, args: &str) -> Result<(), (JobErrorKind, String)> {
     let invocation = Invocation {
         args: args.into(),
         states: Default::default(),

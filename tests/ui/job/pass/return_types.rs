@@ -61,6 +61,6 @@ fn main() {
         io::NAME,
         custom::NAME,
     ] {
-        assert!(jobs_core::registry::jobs().any(|job| job.name == name), "{name}");
+        assert!(jobs_core::__private::jobs().any(|job| job.name == name), "{name}");
     }
 }

@@ -3,8 +3,8 @@
 // `State<T>` has no field of its own that could shadow `T`'s: `db.0` on a
 // `State<Db>` is the `Db`'s field, reached through `Deref`.
 
-use jobs_core::registry::Invocation;
-use jobs_core::worker::states::StateMap;
+use jobs_core::__private::Invocation;
+use jobs_core::__private::SharedStates;
 use jobs_core::{job, JobContext, JobId, State};
 
 struct Db(Vec<u8>);
@@ -24,7 +24,7 @@ async fn count_rows(db: State<Db>, wanted: usize) -> Result<(), String> {
 }
 
 fn main() {
-    let mut states = StateMap::default();
+    let mut states = SharedStates::default();
     states.insert(Db(vec![1, 2, 3]));
     let states = std::sync::Arc::new(states);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -36,7 +36,7 @@ fn main() {
     assert_eq!(new_year::recurring_definition().misfire, Misfire::All);
     assert_eq!(new_year::recurring_definition().tz, "UTC");
     assert_eq!(new_year::ID, "new-year");
-    let ids: Vec<&str> = jobs_core::registry::schedules().map(|s| s.id).collect();
+    let ids: Vec<&str> = jobs_core::__private::schedules().map(|s| s.id).collect();
     for id in ["nightly-report", "sync", "new-year"] {
         assert!(ids.contains(&id), "{id}");
     }

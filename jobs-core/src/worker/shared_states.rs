@@ -1,4 +1,5 @@
-//! The typed shared states a worker hands to jobs (`State<T>` parameters).
+//! The worker's shared application states, one per type, handed to jobs
+//! as their `State<T>` parameters.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -9,12 +10,12 @@ use crate::State;
 
 /// One value per type, given to the worker with `.state(..)`.
 #[derive(Clone, Default)]
-pub struct StateMap {
+pub struct SharedStates {
     values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     names: Vec<&'static str>,
 }
 
-impl StateMap {
+impl SharedStates {
     /// Stores `value`, replacing an earlier value of the same type.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
         self.insert_arc(Arc::new(value));
@@ -39,7 +40,7 @@ impl StateMap {
     }
 }
 
-impl fmt::Debug for StateMap {
+impl fmt::Debug for SharedStates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(&self.names).finish()
     }
