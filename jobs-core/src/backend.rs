@@ -95,22 +95,35 @@ pub use self::params::{
 use crate::wake::Wakeup;
 use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 
-/// `at + span`, saturating at the latest time chrono represents instead of
-/// overflowing.
+/// The latest time jobs-core hands a backend: the last second of the year
+/// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
+/// snooze of `Duration::MAX`, a delay of millions of years) saturate here.
+pub const LATEST: DateTime<Utc> = match DateTime::from_timestamp(253_402_300_799, 0) {
+    Some(latest) => latest,
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// The earliest time jobs-core hands a backend: the first second of the
+/// year 1.
+pub const EARLIEST: DateTime<Utc> = match DateTime::from_timestamp(-62_135_596_800, 0) {
+    Some(earliest) => earliest,
+    None => DateTime::<Utc>::MIN_UTC,
+};
+
+/// `at + span`, saturating at [`LATEST`] instead of overflowing.
 pub fn after(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|span| at.checked_add_signed(span))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .map_or(LATEST, |later| later.min(LATEST))
 }
 
-/// `at - span`, saturating at the earliest time chrono represents instead
-/// of overflowing.
+/// `at - span`, saturating at [`EARLIEST`] instead of overflowing.
 pub fn before(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|span| at.checked_sub_signed(span))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        .map_or(EARLIEST, |earlier| earlier.max(EARLIEST))
 }
 
 /// A job store: the memory backend, PostgreSQL, or your own. See the

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::{InsertMode, NewJob};
+use crate::backend::{EARLIEST, InsertMode, LATEST, NewJob, after};
 use crate::queue_name::is_valid_queue_name;
 use crate::registry::JobDefinition;
 use crate::{Client, EnqueueError, JobId};
@@ -23,14 +23,12 @@ pub enum RunAt {
 }
 
 impl RunAt {
-    /// The absolute time, counting a delay from `now`.
+    /// The absolute time, counting a delay from `now`, within
+    /// [`EARLIEST`]..=[`LATEST`].
     pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            RunAt::At(at) => at,
-            RunAt::After(delay) => chrono::Duration::from_std(delay)
-                .ok()
-                .and_then(|delay| now.checked_add_signed(delay))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            RunAt::At(at) => at.clamp(EARLIEST, LATEST),
+            RunAt::After(delay) => after(now, delay),
         }
     }
 }

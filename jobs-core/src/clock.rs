@@ -61,10 +61,18 @@ impl ManualClock {
             .send_replace(now);
     }
 
-    /// Moves the time forward (or back, with a negative step).
+    /// Moves the time forward (or back, with a negative step), saturating
+    /// at the ends of what chrono represents.
     pub fn advance(&self, step: chrono::Duration) {
         let sender = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = *sender.borrow() + step;
+        let now = *sender.borrow();
+        let next = now
+            .checked_add_signed(step)
+            .unwrap_or(if step < chrono::Duration::zero() {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            });
         sender.send_replace(next);
     }
 }

@@ -159,3 +159,15 @@ pub async fn misfire_skip() {}
 
 #[recurring(cron = "0 * * * * *", id = "conformance-misfire-all", misfire = "all")]
 pub async fn misfire_all() {}
+
+#[job(name = "conformance_snoozes_forever", retries = 0)]
+pub async fn snoozes_forever(probe: State<Probe>, ctx: JobContext) -> Result<(), JobError> {
+    probe.record(&ctx, "");
+    Err(JobError::snooze(Duration::MAX))
+}
+
+#[job(name = "conformance_huge_delay", retries = 1, delays = [99999999999999])]
+pub async fn fails_with_a_huge_delay(probe: State<Probe>, ctx: JobContext) -> Result<(), String> {
+    probe.record(&ctx, "");
+    Err("try again in three million years".to_owned())
+}

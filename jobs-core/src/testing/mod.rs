@@ -124,6 +124,7 @@ macro_rules! conformance_suite {
             each_transition_is_stored_as_given,
             admin_retry_cancel_and_delete_follow_their_rules,
             schedule_advance_is_a_compare_and_set_with_its_jobs,
+            a_time_past_the_clock_saturates_and_the_slot_lives,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -24,8 +24,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{
-    NewJob, ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleSpec, ScheduleUpsertParams,
-    ScheduledJob, StoredSchedule,
+    LATEST, NewJob, ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleSpec,
+    ScheduleUpsertParams, ScheduledJob, StoredSchedule,
 };
 use crate::cron::CronSchedule;
 use crate::registry::RecurringDefinition;
@@ -149,10 +149,7 @@ fn parse_declared(shared: &WorkerShared) -> Vec<Declared> {
 async fn register(shared: &WorkerShared, declared: &[Declared]) -> Result<(), crate::BoxError> {
     let now = shared.clock.now();
     for entry in declared {
-        let first = entry
-            .schedule
-            .next_after(now)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let first = entry.schedule.next_after(now).unwrap_or(LATEST);
         let params = ScheduleUpsertParams {
             spec: &entry.spec,
             next_run_at: first,
@@ -170,7 +167,7 @@ async fn tick(
     parsed: &mut Parsed,
 ) -> Result<DateTime<Utc>, crate::BoxError> {
     let now = shared.clock.now();
-    let mut earliest = DateTime::<Utc>::MAX_UTC;
+    let mut earliest = LATEST;
     for stored in shared.backend.schedule_list().await? {
         if stored.next_run_at > now {
             earliest = earliest.min(stored.next_run_at);
@@ -199,7 +196,7 @@ async fn advance(
         spec.misfire,
         shared.config.misfire_threshold,
     );
-    let next = plan.next_run_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let next = plan.next_run_at.unwrap_or(LATEST);
     let jobs: Vec<NewJob> = plan
         .fire
         .iter()

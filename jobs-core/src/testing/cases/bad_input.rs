@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::backend::{InsertMode, JobInsertManyParams, NewJob};
-use crate::testing::jobs::{big_payload, record, typed};
+use chrono::Utc;
+
+use crate::testing::jobs::{big_payload, fails_with_a_huge_delay, record, snoozes_forever, typed};
 use crate::testing::{Env, wait_for_state};
 use crate::{EnqueueError, JobState};
 
@@ -115,4 +117,45 @@ pub async fn oversized_payload_and_bad_queue_are_rejected(env: Env) {
     }
     let counts = env.client.counts().await.unwrap();
     assert_eq!(counts.total(JobState::Available), 0, "nothing was stored");
+}
+
+pub async fn a_time_past_the_clock_saturates_and_the_slot_lives(env: Env) {
+    let snoozed = snoozes_forever::enqueue(&env.client).await.unwrap();
+    let delayed = fails_with_a_huge_delay::enqueue(&env.client).await.unwrap();
+    // one slot: if a run's end killed it, nothing after would run
+    let worker = env
+        .worker(&[
+            snoozes_forever::NAME,
+            fails_with_a_huge_delay::NAME,
+            record::NAME,
+        ])
+        .queue("default", 1)
+        .build()
+        .unwrap()
+        .start();
+    let snoozed = wait_for_state(&env.client, snoozed, JobState::Scheduled).await;
+    let delayed = wait_for_state(&env.client, delayed, JobState::Retryable).await;
+    let after = record::enqueue(&env.client, "after".into()).await.unwrap();
+    wait_for_state(&env.client, after, JobState::Completed).await;
+    worker.shutdown().await;
+
+    let far = Utc::now() + chrono::Duration::days(365 * 7_000);
+    assert!(
+        snoozed.scheduled_at > far,
+        "snoozed until {}",
+        snoozed.scheduled_at
+    );
+    assert_eq!(snoozed.attempt, 0, "a snooze is not an attempt");
+    assert!(
+        delayed.scheduled_at > far,
+        "retried at {}",
+        delayed.scheduled_at
+    );
+    assert_eq!(delayed.errors.len(), 1);
+    let running = env
+        .client
+        .list(crate::JobFilter::new().state(JobState::Running))
+        .await
+        .unwrap();
+    assert!(running.is_empty(), "nothing stranded: {running:#?}");
 }
