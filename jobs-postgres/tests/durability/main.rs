@@ -12,6 +12,7 @@
 mod common;
 
 mod child;
+mod fleet;
 mod jobs;
 
 use std::collections::{BTreeMap, BTreeSet};
