@@ -25,6 +25,7 @@ use crate::insert::{self, InsertSql};
 use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
 use crate::maintenance::{self, MaintenanceSql};
+use crate::retry;
 use crate::schedules::{self, ScheduleSql};
 use crate::schema::{self, SchemaCheck};
 use crate::{Error, Result};
@@ -334,34 +335,49 @@ impl Backend for PgBackend {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        self.check_schema().await?;
-        let mut conn = self
-            .inner
-            .pool
-            .acquire()
-            .await
-            .map_err(Error::db("store jobs"))?;
-        Ok(insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, &jobs).await?)
+        let jobs = &jobs;
+        let ids = retry::run(
+            &self.inner.pool,
+            || "store jobs".to_owned(),
+            |mut conn| {
+                Box::pin(async move {
+                    self.check_schema_on(&mut conn).await?;
+                    insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, jobs).await
+                })
+            },
+        )
+        .await?;
+        Ok(ids)
     }
 
     async fn job_fetch(
         &self,
         request: FetchRequest<'_>,
     ) -> std::result::Result<FetchedBatch, BoxError> {
-        self.ensure_schema().await?;
-        fetch::fetch(&self.inner.pool, &self.inner.sql.fetch, request)
-            .await
-            .map_err(boxed)
+        let context = || format!("claim jobs from queue `{}`", request.queue);
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                self.check_schema_on(&mut conn).await?;
+                fetch::fetch(&mut conn, &self.inner.sql.fetch, request).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     async fn job_complete_many(
         &self,
         completions: Vec<Completion>,
     ) -> std::result::Result<(), BoxError> {
-        let ready =
-            complete::complete_many(&self.inner.pool, &self.inner.sql.complete, &completions)
-                .await
-                .map_err(boxed)?;
+        let context = || format!("record the outcomes of {} jobs", completions.len());
+        let completions = &completions;
+        let ready = retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::complete_many(&mut conn, &self.inner.sql.complete, completions).await
+            })
+        })
+        .await
+        .map_err(boxed)?;
         for queue in ready {
             self.inner.hub.notify(&queue);
         }
@@ -373,18 +389,28 @@ impl Backend for PgBackend {
         running: &[(JobId, u32)],
         lease: Duration,
     ) -> std::result::Result<Vec<JobId>, BoxError> {
-        complete::heartbeat(&self.inner.pool, &self.inner.sql.complete, running, lease)
-            .await
-            .map_err(boxed)
+        let context = || format!("renew the leases of {} running jobs", running.len());
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::heartbeat(&mut conn, &self.inner.sql.complete, running, lease).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     async fn job_progress_many(
         &self,
         progress: &[(JobId, u32, f32)],
     ) -> std::result::Result<(), BoxError> {
-        complete::progress_many(&self.inner.pool, &self.inner.sql.complete, progress)
-            .await
-            .map_err(boxed)
+        let context = || format!("record the progress of {} running jobs", progress.len());
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::progress_many(&mut conn, &self.inner.sql.complete, progress).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     fn job_wakeup(&self, queue: &str) -> Wakeup {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{Completion, Outcome};
 use jobs_core::{AttemptError, JobId};
-use sqlx::{PgPool, Row, SqlStr};
+use sqlx::{PgConnection, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -115,7 +115,7 @@ fn columns(completion: &Completion) -> Result<Columns> {
 /// (a release, a retry, a snooze), so their idle fetch loops look again and
 /// learn when it is due instead of sleeping a whole poll interval.
 pub(crate) async fn complete_many(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     completions: &[Completion],
 ) -> Result<BTreeSet<String>> {
@@ -144,7 +144,7 @@ pub(crate) async fn complete_many(
         .bind(scheduled)
         .bind(errors)
         .bind(uncount)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(Error::db(context))?;
     let mut ready = BTreeSet::new();
@@ -164,7 +164,7 @@ pub(crate) async fn complete_many(
 /// Renews the leases of attempts still running; returns the ids of those
 /// that are not (cancelled, rescued, deleted).
 pub(crate) async fn heartbeat(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     running: &[(JobId, u32)],
     lease: Duration,
@@ -183,7 +183,7 @@ pub(crate) async fn heartbeat(
         .bind(ids)
         .bind(attempts)
         .bind(lease.as_secs_f64())
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(Error::db(format!(
             "renew the leases of {} running jobs",
@@ -194,7 +194,7 @@ pub(crate) async fn heartbeat(
 
 /// Records the progress runs reported, for attempts still running.
 pub(crate) async fn progress_many(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     reports: &[(JobId, u32, f32)],
 ) -> Result<()> {
@@ -213,7 +213,7 @@ pub(crate) async fn progress_many(
         .bind(ids)
         .bind(attempts)
         .bind(progress)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(Error::db(format!(
             "record the progress of {} running jobs",
