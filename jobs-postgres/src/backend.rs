@@ -27,6 +27,7 @@ use crate::insert::{self, InsertSql};
 use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
 use crate::maintenance::{self, MaintenanceSql};
+use crate::retry;
 use crate::schedules::{self, ScheduleSql};
 use crate::schema::{self, SchemaCheck};
 use crate::{Error, Result};
@@ -312,24 +313,34 @@ impl Backend for PgBackend {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        self.check_schema().await?;
-        let mut conn = self
-            .inner
-            .pool
-            .acquire()
-            .await
-            .map_err(Error::db("store jobs"))?;
-        Ok(insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, &params.jobs).await?)
+        let jobs = &params.jobs;
+        let ids = retry::run(
+            &self.inner.pool,
+            || "store jobs".to_owned(),
+            |mut conn| {
+                Box::pin(async move {
+                    self.check_schema_on(&mut conn).await?;
+                    insert::insert_many_atomically(&mut conn, &self.inner.sql.insert, jobs).await
+                })
+            },
+        )
+        .await?;
+        Ok(ids)
     }
 
     async fn job_fetch(
         &self,
         params: JobFetchParams<'_>,
     ) -> std::result::Result<FetchedBatch, BoxError> {
-        self.ensure_schema().await?;
-        fetch::fetch(&self.inner.pool, &self.inner.sql.fetch, params)
-            .await
-            .map_err(boxed)
+        let context = || format!("claim jobs from queue `{}`", params.queue);
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                self.check_schema_on(&mut conn).await?;
+                fetch::fetch(&mut conn, &self.inner.sql.fetch, params).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     async fn job_complete_many(
@@ -345,18 +356,33 @@ impl Backend for PgBackend {
         &self,
         params: JobHeartbeatParams<'_>,
     ) -> std::result::Result<Vec<JobId>, BoxError> {
-        complete::heartbeat(&self.inner.pool, &self.inner.sql.complete, params)
-            .await
-            .map_err(boxed)
+        let context = || format!("renew the leases of {} running jobs", params.running.len());
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::heartbeat(&mut conn, &self.inner.sql.complete, params).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     async fn job_progress_many(
         &self,
         params: JobProgressManyParams<'_>,
     ) -> std::result::Result<(), BoxError> {
-        complete::progress_many(&self.inner.pool, &self.inner.sql.complete, params)
-            .await
-            .map_err(boxed)
+        let context = || {
+            format!(
+                "record the progress of {} running jobs",
+                params.reports.len()
+            )
+        };
+        retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::progress_many(&mut conn, &self.inner.sql.complete, params).await
+            })
+        })
+        .await
+        .map_err(boxed)
     }
 
     async fn job_expired_list(
@@ -514,12 +540,16 @@ impl PgBackend {
         transitions: &[JobTransition],
         fence: Fence,
     ) -> std::result::Result<u64, BoxError> {
-        let (applied, ready) = complete::transition_many(
-            &self.inner.pool,
-            &self.inner.sql.complete,
-            transitions,
-            fence,
-        )
+        let context = || match transitions {
+            [one] => format!("record the outcome of job {}", one.run.id),
+            _ => format!("record the outcomes of {} jobs", transitions.len()),
+        };
+        let (applied, ready) = retry::run(&self.inner.pool, context, |mut conn| {
+            Box::pin(async move {
+                complete::transition_many(&mut conn, &self.inner.sql.complete, transitions, fence)
+                    .await
+            })
+        })
         .await
         .map_err(boxed)?;
         if !ready.is_empty() && fence == Fence::LeaseExpired {

@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::{JobHeartbeatParams, JobProgressManyParams, JobTransition};
-use sqlx::{PgPool, Row, SqlStr};
+use sqlx::{PgConnection, Row, SqlStr};
 use std::collections::BTreeSet;
 
 use crate::schema::render;
@@ -125,7 +125,7 @@ pub(crate) enum Fence {
 /// their idle fetch loops look again and learn when it is due instead of
 /// sleeping a whole poll interval.
 pub(crate) async fn transition_many(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     transitions: &[JobTransition],
     fence: Fence,
@@ -159,7 +159,7 @@ pub(crate) async fn transition_many(
         .bind(scheduled)
         .bind(errors)
         .bind(uncount)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(Error::db(context))?;
     let mut ready = BTreeSet::new();
@@ -180,7 +180,7 @@ pub(crate) async fn transition_many(
 /// Renews the leases of attempts still running; returns the ids of those
 /// that are not (cancelled, rescued, deleted).
 pub(crate) async fn heartbeat(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     params: JobHeartbeatParams<'_>,
 ) -> Result<Vec<JobId>> {
@@ -199,7 +199,7 @@ pub(crate) async fn heartbeat(
         .bind(ids)
         .bind(attempts)
         .bind(lease.as_secs_f64())
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(Error::db(format!(
             "renew the leases of {} running jobs",
@@ -210,7 +210,7 @@ pub(crate) async fn heartbeat(
 
 /// Records the progress runs reported, for attempts still running.
 pub(crate) async fn progress_many(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &CompleteSql,
     params: JobProgressManyParams<'_>,
 ) -> Result<()> {
@@ -229,7 +229,7 @@ pub(crate) async fn progress_many(
         .bind(ids)
         .bind(attempts)
         .bind(progress)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(Error::db(format!(
             "record the progress of {} running jobs",

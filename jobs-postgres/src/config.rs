@@ -11,7 +11,9 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long an idle pooled connection may sit before it is checked with a
 /// ping when taken out of the pool: after a server restart, a client that
 /// was idle meanwhile gets a fresh connection instead of an error, while
-/// busy connections (used within this time) cost no extra round trip.
+/// busy connections (used within this time) cost no extra round trip (one
+/// that the restart ended is met by the statement, which is then run again
+/// on a live connection: see `retry.rs`).
 pub(crate) const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// How long to wait for a pooled connection before an operation fails.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);

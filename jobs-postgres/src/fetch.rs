@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use jobs_core::JobId;
 use jobs_core::backend::{FetchedBatch, FetchedJob, JobFetchParams};
-use sqlx::{PgPool, Row, SqlStr};
+use sqlx::{PgConnection, Row, SqlStr};
 
 use crate::schema::render;
 use crate::{Error, Result};
@@ -67,7 +67,7 @@ impl FetchSql {
 
 /// Claims up to `request.limit` due jobs, best first.
 pub(crate) async fn fetch(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     sql: &FetchSql,
     request: JobFetchParams<'_>,
 ) -> Result<FetchedBatch> {
@@ -82,7 +82,7 @@ pub(crate) async fn fetch(
         .bind(limit)
         .bind(request.lease.as_secs_f64())
         .bind(request.worker_id)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(Error::db(context()))?;
     let mut claimed = Vec::with_capacity(rows.len());

@@ -51,7 +51,13 @@
 //!   worker with `retention_completed` and `retention_failed`) in batches.
 //! - **Reconnection.** Errors are returned, never panics; the worker retries
 //!   with backoff and the pool opens new connections when the server is
-//!   back.
+//!   back. After a server restart, an enqueue, claim, completion, heartbeat
+//!   or progress report that meets a pooled connection whose session the
+//!   server ended runs once more on a live connection, so a busy client's
+//!   first enqueues succeed. Only an error that proves nothing was
+//!   committed (the server's `FATAL` 57P01, 57P02, 57P03 or 57P05, or a
+//!   broken pipe while sending) is retried; an error while reading the
+//!   answer is returned, as the statement may have been committed.
 //!
 //! # How it is fast
 //!
@@ -103,6 +109,7 @@ mod insert;
 mod leader;
 mod listen;
 mod maintenance;
+mod retry;
 mod schedules;
 mod schema;
 mod tx;

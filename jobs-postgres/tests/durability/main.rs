@@ -20,8 +20,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use jobs_core::backend::{
+    Backend, JobCompleteManyParams, JobFetchParams, JobHeartbeatParams, RunningAttempt,
+};
+use jobs_core::testing::Outcome;
 use jobs_core::{Client, JobFilter, JobId, JobState};
 use jobs_postgres::PgBackend;
+use jobs_postgres::sqlx::postgres::PgPoolOptions;
 use jobs_postgres::sqlx::{self, AssertSqlSafe};
 
 use crate::jobs::{hold, quick, tick};
@@ -456,12 +461,7 @@ async fn three_workers_tick_once_per_second_and_survive_the_leader_s_death() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_while_ten_thousand_jobs_run_loses_and_repeats_nothing() {
     let _serial = SERIAL.lock().await;
-    let pg_ctl = std::env::var("JOBS_TEST_PG_CTL").unwrap_or_else(|_| {
-        panic!(
-            "JOBS_TEST_PG_CTL is not set: this test restarts PostgreSQL and needs the pg_ctl \
-             command of the server DATABASE_URL names (scripts/test sets it for the server it starts)"
-        )
-    });
+    let pg_ctl = pg_ctl();
     let mut scene = Scene::new("restart").await;
     scene.lease = Duration::from_secs(10);
     const TOTAL: usize = 10_000;
@@ -483,13 +483,7 @@ async fn postgres_restart_while_ten_thousand_jobs_run_loses_and_repeats_nothing(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{pg_ctl} restart -m fast -w -t 60"))
-        .stdout(Stdio::null())
-        .status()
-        .expect("run pg_ctl");
-    assert!(status.success(), "pg_ctl restart failed");
+    restart_postgres(&pg_ctl);
     let at_restart = scene.events().len();
     assert!(
         at_restart < TOTAL,
@@ -563,4 +557,169 @@ impl Scene {
             worker.stop();
         }
     }
+}
+
+/// The `pg_ctl` command line of the server the tests use.
+fn pg_ctl() -> String {
+    std::env::var("JOBS_TEST_PG_CTL").unwrap_or_else(|_| {
+        panic!(
+            "JOBS_TEST_PG_CTL is not set: this test restarts PostgreSQL and needs the pg_ctl \
+             command of the server DATABASE_URL names (scripts/test sets it for the server it starts)"
+        )
+    })
+}
+
+/// Restarts PostgreSQL as an administrator would (`-m fast`: every session
+/// is terminated), and waits until it accepts connections again.
+fn restart_postgres(pg_ctl: &str) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{pg_ctl} restart -m fast -w -t 60"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl restart failed");
+}
+
+/// A busy client across a restart (#4, SPEC §8): every connection of its
+/// warm pool died with the server, and the pool hands them out unchecked,
+/// as it does with connections used within the last second. The first
+/// statements after the restart, concurrent, each meet a dead connection;
+/// enqueues, a claim, a heartbeat and a completion all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_client_s_first_statements_after_a_restart_succeed() {
+    let _serial = SERIAL.lock().await;
+    let pg_ctl = pg_ctl();
+    const WARM: u32 = 6;
+    // a pool without a check at checkout: every warm connection is handed
+    // out as it is, which is what a busy client's pool does
+    let pool = PgPoolOptions::new()
+        .max_connections(WARM)
+        .test_before_acquire(false)
+        .connect(&common::database_url())
+        .await
+        .expect("connect");
+    let backend = PgBackend::builder()
+        .schema(common::schema_name())
+        .build(pool.clone())
+        .expect("a backend on the test's schema");
+    backend.migrate().await.expect("migrate");
+    let client = Client::new(backend.clone());
+    let running = quick::enqueue(&client).await.expect("enqueue");
+    let waiting = quick::enqueue(&client).await.expect("enqueue");
+    let kinds = [quick::NAME];
+    let request = || JobFetchParams {
+        queue: "default",
+        kinds: &kinds,
+        limit: 1,
+        worker_id: "restart-test",
+        lease: Duration::from_secs(60),
+    };
+    let claimed = backend.job_fetch(request()).await.expect("claim");
+    assert_eq!(
+        claimed.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [running]
+    );
+
+    // warm the pool: WARM connections, all idle
+    let mut held = Vec::new();
+    for _ in 0..WARM {
+        held.push(pool.acquire().await.expect("a connection"));
+    }
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.num_idle() < WARM as usize {
+        assert!(
+            Instant::now() < deadline,
+            "the pool did not take its connections back"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    restart_postgres(&pg_ctl);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..3 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            quick::enqueue(&client)
+                .await
+                .map(|id| format!("enqueued {id}"))
+                .map_err(|error| format!("enqueue {n}: {error}"))
+        });
+    }
+    {
+        let backend = backend.clone();
+        tasks.spawn(async move {
+            let kinds = [quick::NAME];
+            let request = JobFetchParams {
+                queue: "default",
+                kinds: &kinds,
+                limit: 1,
+                worker_id: "restart-test",
+                lease: Duration::from_secs(60),
+            };
+            match backend.job_fetch(request).await {
+                Ok(batch) if batch.jobs.len() == 1 && batch.jobs[0].id == waiting => {
+                    Ok("claimed".to_owned())
+                }
+                Ok(batch) => Err(format!("claimed {:?}", batch.jobs)),
+                Err(error) => Err(format!("claim: {error}")),
+            }
+        });
+    }
+    {
+        let backend = backend.clone();
+        tasks.spawn(async move {
+            backend
+                .job_heartbeat(JobHeartbeatParams {
+                    running: &[RunningAttempt {
+                        id: running,
+                        attempt: 1,
+                    }],
+                    lease: Duration::from_secs(60),
+                })
+                .await
+                .map(|gone| format!("renewed, gone: {gone:?}"))
+                .map_err(|error| format!("heartbeat: {error}"))
+        });
+    }
+    {
+        let backend = backend.clone();
+        tasks.spawn(async move {
+            let run = RunningAttempt {
+                id: running,
+                attempt: 1,
+            };
+            let transitions = vec![Outcome::Completed.into_transition(run)];
+            backend
+                .job_complete_many(JobCompleteManyParams { transitions })
+                .await
+                .map(|()| "completed".to_owned())
+                .map_err(|error| format!("complete: {error}"))
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.expect("a task") {
+            Ok(what) => eprintln!("after the restart: {what}"),
+            Err(error) => failures.push(error),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "statements failed right after the restart:\n{}",
+        failures.join("\n")
+    );
+    let info = client.job(running).await.unwrap().expect("stored");
+    assert_eq!(info.state, JobState::Completed);
+    let info = client.job(waiting).await.unwrap().expect("stored");
+    assert_eq!(info.state, JobState::Running);
+    let stored = client
+        .list(JobFilter::new().kind(quick::NAME).limit(100))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 5, "two before and three after the restart");
+    common::drop_schema(&backend).await;
+    pool.close().await;
 }
