@@ -73,10 +73,40 @@
 //!   start within milliseconds instead of the poll interval. Use
 //!   [`WakeHub`](crate::wake::WakeHub).
 //!
+//! - **Reads** ([`job_get`](Backend::job_get), [`job_list`](Backend::job_list),
+//!   [`job_counts`](Backend::job_counts)): a `Scheduled` or `Retryable` job
+//!   whose time has come is reported `Available`; a [`JobInfo`] carries
+//!   every attempt's error in order and the progress the current or last
+//!   run reported; counts carry, per queue, the due time of the oldest
+//!   available job (the queue's lag). Lists are ordered by id and paged by
+//!   the filter's `offset` and `limit`.
+//! - **Unique keys**: a unique job holds its `(kind, key)` from insert until
+//!   it finishes (or is deleted); a retried finished job takes it again, and
+//!   the retry is refused if another unfinished job holds it meanwhile.
+//! - **Admin** ([`job_retry`](Backend::job_retry),
+//!   [`job_cancel`](Backend::job_cancel), [`job_delete`](Backend::job_delete)):
+//!   as each method's doc says; a retry of a job whose attempts are spent
+//!   raises its `max_attempts` by one, so it gets exactly one more.
+//! - **Checks** ([`check`](Backend::check)): refuse a store this binary
+//!   cannot use (a database schema a newer version migrated); the worker
+//!   runs nothing until it passes.
+//!
 //! Methods that act on one job by id return `false` (or `None`) when the
 //! job does not exist or is not in a state the operation applies to;
-//! errors are for storage failures only. Time arithmetic saturates
-//! ([`after`], [`before`]): no input may make a backend panic.
+//! errors are for storage failures only, and a backend that loses its
+//! connection reconnects on the next call. Times are given by jobs-core
+//! within [`EARLIEST`]..=[`LATEST`], and a backend's own arithmetic (a
+//! lease's end) saturates with [`after`] and [`before`]: no input may make
+//! a backend panic.
+//!
+//! ## What a backend never decides
+//!
+//! It never computes a retry delay, never chooses between `Retryable` and
+//! `Dead`, never writes an error message of its own, never moves a job's
+//! due time except as a transition says, and never picks what to prune: a
+//! third backend must not become a third copy of the rules. A method that
+//! seems to need a rule is missing a parameter; the conformance suite is
+//! where that shows.
 
 mod params;
 

@@ -122,7 +122,8 @@ pub(crate) async fn run(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(pause), if !idle => {}
             () = clock_jump(&mut jumps) => {}
-            _ = is_leader.changed() => {}
+            // the leader task ends only at shutdown
+            changed = is_leader.changed() => if changed.is_err() { return },
         }
     }
 }
