@@ -46,6 +46,10 @@ async fn run(pool: PgPool, channel: String, hub: WakeHub, stop: CancellationToke
         let started = tokio::time::Instant::now();
         match listen(&pool, &channel, &hub, &stop).await {
             Ok(()) => return,
+            // the pool was closed (its owner is shutting down): nothing is
+            // left to listen with, and holding a connection would keep
+            // `pool.close()` waiting for it
+            Err(_) if pool.is_closed() => return,
             Err(error) => {
                 tracing::warn!(%error, channel, ?pause, "listening for job notifications failed; workers poll until it is back");
             }
@@ -62,15 +66,18 @@ async fn run(pool: PgPool, channel: String, hub: WakeHub, stop: CancellationToke
     }
 }
 
-/// Listens until `stop` fires (`Ok`) or the connection fails (`Err`).
+/// Listens until `stop` fires (`Ok`), or the connection fails or the pool
+/// is closed (`Err`).
 async fn listen(
     pool: &PgPool,
     channel: &str,
     hub: &WakeHub,
     stop: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
+    // not ignoring the pool's close event: `pool.close()` waits for every
+    // connection to come back, this one included, so a close ends the wait
+    // for notifications with `PoolClosed` and the connection goes back
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.ignore_pool_close_event(true);
     listener.listen(channel).await?;
     // jobs may have been stored while nobody listened
     hub.notify_all();

@@ -261,3 +261,28 @@ async fn a_newer_migration_under_a_running_binary_is_refused_within_the_check_in
     assert!(is_schema_too_new(&error), "{error:?}");
     drop_schema(&backend).await;
 }
+
+/// Closing the pool of a backend whose notification listener runs (any
+/// worker starts one) returns: the listener gives its connection back
+/// instead of keeping `pool.close()` waiting for it (it waited forever
+/// under sqlx 0.9, whose close waits for every connection).
+#[tokio::test]
+async fn closing_the_pool_ends_the_listener() {
+    let backend = fresh_backend().await;
+    let admin = backend_on(backend.schema()).await;
+    let _wakeup = backend.job_wakeup("default");
+    // let the listener take its connection
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while backend.pool().size() == backend.pool().num_idle() as u32 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the listener took no connection"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), backend.pool().close())
+        .await
+        .expect("the pool closes while the backend and its listener live");
+    assert_eq!(backend.pool().size(), 0);
+    drop_schema(&admin).await;
+}
