@@ -292,7 +292,7 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io;
 
     use super::*;
@@ -300,7 +300,7 @@ mod tests {
     /// An error that, as the API guidelines advise, leaves its source out
     /// of its own message.
     #[derive(Debug)]
-    struct Smtp(io::Error);
+    pub(crate) struct Smtp(pub(crate) io::Error);
 
     impl fmt::Display for Smtp {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -330,7 +330,7 @@ mod tests {
         }
     }
 
-    fn refused() -> io::Error {
+    pub(crate) fn refused() -> io::Error {
         io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused")
     }
 

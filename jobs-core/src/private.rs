@@ -324,6 +324,7 @@ impl<R> ConvertUnchecked<R> for OutputProbe<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::tests::Smtp;
 
     #[test]
     fn job_errors_keep_their_kind_through_the_generic_path() {
@@ -338,26 +339,8 @@ mod tests {
         assert!(().into_job_result().is_ok());
     }
 
-    #[derive(Debug)]
-    struct Smtp(std::io::Error);
-
-    impl fmt::Display for Smtp {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("talking to smtp")
-        }
-    }
-
-    impl std::error::Error for Smtp {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-
     fn refused() -> Smtp {
-        Smtp(std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "connection refused",
-        ))
+        Smtp(crate::error::tests::refused())
     }
 
     #[test]

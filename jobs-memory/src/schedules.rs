@@ -87,23 +87,9 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use jobs_core::backend::ScheduledJob;
-    use jobs_core::cron::Misfire;
 
     fn spec(cron: &str) -> ScheduleSpec {
-        ScheduleSpec {
-            id: "nightly".into(),
-            cron: cron.into(),
-            tz: "UTC".into(),
-            misfire: Misfire::Once,
-            job: ScheduledJob {
-                kind: "report".into(),
-                queue: "default".into(),
-                args: "{}".into(),
-                priority: 0,
-                max_attempts: 4,
-            },
-        }
+        crate::store::tests::spec("nightly", cron)
     }
 
     #[test]

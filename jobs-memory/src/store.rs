@@ -519,4 +519,4 @@ mod admin;
 mod leader;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

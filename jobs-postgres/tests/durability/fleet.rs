@@ -44,7 +44,7 @@ async fn spawn_leader_without_schedules(scene: &mut Scene) -> u32 {
 
 /// The due times of the tick jobs stored so far, checked to be one per
 /// second with none twice.
-async fn ticks(scene: &Scene) -> Vec<chrono::DateTime<chrono::Utc>> {
+pub(crate) async fn ticks(scene: &Scene) -> Vec<chrono::DateTime<chrono::Utc>> {
     let jobs = scene
         .client
         .list(JobFilter::new().kind(tick::NAME).limit(10_000))

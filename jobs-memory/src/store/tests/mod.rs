@@ -128,7 +128,8 @@ fn maintain_with(
     (rescued, pruned)
 }
 
-fn spec(id: &str, cron: &str) -> ScheduleSpec {
+/// A schedule enqueueing `report` on the default queue.
+pub(crate) fn spec(id: &str, cron: &str) -> ScheduleSpec {
     ScheduleSpec {
         id: id.into(),
         cron: cron.into(),
