@@ -110,7 +110,7 @@ pub use crate::shared_state::State;
 #[cfg(feature = "signal")]
 pub use crate::signal::shutdown_signal;
 pub use crate::worker::config as worker_defaults;
-pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};
+pub use crate::worker::{DrainReport, Worker, WorkerBuilder, WorkerHandle};
 
 pub use crate::worker::metrics::names as metric_names;
 
