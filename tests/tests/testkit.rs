@@ -314,3 +314,17 @@ async fn a_scheduled_job_is_due_when_the_clock_reaches_it() -> anyhow::Result<()
     assert!(resize::enqueued(&client).await?.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn drain_keeps_to_the_queues_a_worker_was_given() -> anyhow::Result<()> {
+    let (backend, client, clock) = setup();
+    resize::enqueue(&client, 1).await?;
+    let elsewhere = Worker::builder(backend.clone())
+        .state(client.clone())
+        .clock(clock.clone())
+        .queue("elsewhere", 1)
+        .build()?;
+    assert_eq!(elsewhere.drain().await?, DrainReport::default());
+    assert_eq!(resize::enqueued(&client).await?, vec![1]);
+    Ok(())
+}

@@ -6,9 +6,13 @@
 //! worker applies: argument decoding, injection, panics, timeouts and the
 //! outcome of each way a run can end.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{JobCompleteManyParams, JobFetchParams, JobTransition};
+use crate::registry::JobDefinition;
 use crate::worker::executor;
 use crate::worker::queue::LocalQueue;
 use crate::worker::{Worker, WorkerShared};
@@ -51,7 +55,9 @@ impl DrainReport {
 impl Worker {
     /// Runs, in this task, every job that is due on this worker's queues
     /// (of the kinds it runs), and the jobs those enqueue, until none is
-    /// due; then returns what happened. For tests: it starts no background
+    /// due; then returns what happened. A worker built without
+    /// [`queue`](crate::WorkerBuilder::queue) drains the queues its jobs
+    /// declare as well as `"default"`. For tests: it starts no background
     /// task (no heartbeat, no cron scheduler, no maintenance).
     ///
     /// Jobs run one at a time, in the order the backend hands them out
@@ -90,12 +96,17 @@ impl Worker {
     pub async fn drain(self) -> Result<DrainReport> {
         let shared = self.inner;
         shared.backend.check().await.map_err(Error::Backend)?;
+        let extra = if self.queues_given {
+            Vec::new()
+        } else {
+            declared_queues(&shared)
+        };
         // never fired: nothing shuts a drain down from outside
         let interrupt = CancellationToken::new();
         let mut report = DrainReport::default();
         loop {
             let mut ran = false;
-            for queue in &shared.queues {
+            for queue in shared.queues.iter().chain(&extra) {
                 while let Some(transition) = run_one(&shared, queue, &interrupt).await? {
                     report.count(transition.state);
                     ran = true;
@@ -109,6 +120,39 @@ impl Worker {
             }
         }
     }
+}
+
+/// The queues the worker's jobs declare, beyond the ones it serves: a
+/// worker built without naming queues drains its jobs wherever they are
+/// enqueued, as a test of `#[job(queue = "mail")]` expects.
+fn declared_queues(shared: &WorkerShared) -> Vec<Arc<LocalQueue>> {
+    let Some(first) = shared.queues.first() else {
+        return Vec::new();
+    };
+    let jobs: HashMap<&'static str, &'static JobDefinition> = shared
+        .kinds
+        .iter()
+        .filter_map(|kind| first.kind(kind).map(|(definition, _)| (*kind, definition)))
+        .collect();
+    let mut names: Vec<&'static str> = jobs
+        .values()
+        .map(|definition| definition.queue)
+        .filter(|name| shared.queues.iter().all(|queue| &*queue.name != *name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            Arc::new(LocalQueue::new(
+                name,
+                1,
+                &jobs,
+                shared.config.fetch_batch,
+                shared.config.prefetch_horizon,
+            ))
+        })
+        .collect()
 }
 
 /// Claims the next due job of `queue`, runs it as slot 0 would and records

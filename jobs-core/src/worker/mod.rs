@@ -54,6 +54,8 @@ use crate::{Error, Result};
 pub struct Worker {
     inner: Arc<WorkerShared>,
     queues: Vec<(String, usize)>,
+    /// Whether the builder named the queues (else: the default queue).
+    queues_given: bool,
 }
 
 /// What every task of one worker shares.
@@ -126,7 +128,11 @@ impl Worker {
             config,
             queues: local_queues,
         });
-        Self { inner, queues }
+        Self {
+            inner,
+            queues,
+            queues_given: false,
+        }
     }
 
     /// This worker's id, as recorded in leases and logs.
