@@ -2,10 +2,11 @@
 //! back what code under test enqueued, typed; `Worker::drain` runs what is
 //! due in the test's own task and says how each run ended.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use jobs_core::backend::JobFetchParams;
+use jobs_core::backend::{InsertMode, JobFetchParams, JobInsertManyParams, NewJob};
 use jobs_core::{
     Client, Clock, DrainReport, JobContext, JobError, JobFilter, JobId, JobState, ManualClock,
     State, Worker, job,
@@ -326,5 +327,37 @@ async fn drain_keeps_to_the_queues_a_worker_was_given() -> anyhow::Result<()> {
         .build()?;
     assert_eq!(elsewhere.drain().await?, DrainReport::default());
     assert_eq!(resize::enqueued(&client).await?, vec![1]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn enqueued_names_a_job_whose_arguments_no_longer_decode() -> anyhow::Result<()> {
+    let (_backend, client, _clock) = setup();
+    resize::enqueue(&client, 1).await?;
+    // as stored by an older binary, whose argument was a string
+    let stale = NewJob {
+        kind: Cow::Borrowed(resize::NAME),
+        queue: Cow::Borrowed("default"),
+        args: r#"{"_image_id":"seven"}"#.to_owned(),
+        priority: 0,
+        max_attempts: 1,
+        scheduled_at: None,
+        unique_key: None,
+    };
+    let ids = client
+        .backend()
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![stale],
+            mode: InsertMode::Wait,
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("insert: {error}"))?;
+    match resize::enqueued(&client).await {
+        Err(jobs_core::Error::Arguments { id, message }) => {
+            assert_eq!(Some(&id), ids.first());
+            assert!(message.contains("_image_id"), "{message}");
+        }
+        other => panic!("expected an arguments error, got {other:?}"),
+    }
     Ok(())
 }
