@@ -6,10 +6,15 @@ use std::sync::Arc;
 use crate::backend::{Backend, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams};
 use crate::builder::JobBuilder;
 use crate::worker::metrics::names;
-use crate::{Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, Result, ScheduleInfo};
+use crate::{
+    Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, JobState, Result, ScheduleInfo,
+};
 
 /// The default limit on a job's encoded arguments: 1 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// How many jobs `Client::waiting_jobs` asks for at a time.
+const WAITING_PAGE: usize = 500;
 
 /// Enqueues jobs and reads and administers stored ones.
 ///
@@ -126,6 +131,30 @@ impl Client {
     /// Jobs matching `filter`, by id.
     pub async fn list(&self, filter: JobFilter) -> Result<Vec<JobInfo>> {
         self.backend.job_list(&filter).await.map_err(Error::Backend)
+    }
+
+    /// The jobs of `kind` not yet started or finished (`Scheduled` or
+    /// `Available`), by id, however many: what `NAME::enqueued` decodes.
+    #[doc(hidden)]
+    pub async fn waiting_jobs(&self, kind: &str) -> Result<Vec<JobInfo>> {
+        let mut jobs = Vec::new();
+        for state in [JobState::Scheduled, JobState::Available] {
+            let page = JobFilter::new().kind(kind).state(state).limit(WAITING_PAGE);
+            let mut offset = 0;
+            loop {
+                let found = self.list(page.clone().offset(offset)).await?;
+                let last = found.len() < WAITING_PAGE;
+                offset += found.len();
+                jobs.extend(found);
+                if last {
+                    break;
+                }
+            }
+        }
+        jobs.sort_unstable_by_key(|job| job.id);
+        // a job that became due between the two listings shows up twice
+        jobs.dedup_by_key(|job| job.id);
+        Ok(jobs)
     }
 
     /// Job counts per queue and state.

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::JobId;
+
 /// The error a job returns to say what happens next.
 ///
 /// Any error type converts into a plain failure with `?`, so a job that
@@ -279,6 +281,15 @@ pub enum Error {
     /// The storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// A stored job's arguments do not decode as its job's arguments (from
+    /// `NAME::enqueued`).
+    #[error("job {id}: {message}")]
+    Arguments {
+        /// The job.
+        id: JobId,
+        /// What does not decode.
+        message: String,
+    },
 }
 
 impl Error {

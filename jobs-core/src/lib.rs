@@ -45,7 +45,8 @@
 //!   [`State<T>`] and [`JobContext`] are injected by the worker; every other
 //!   parameter is an argument, stored as JSON. Next to the function, the
 //!   macro generates a type of the same name whose associated items are the
-//!   typed `enqueue`, `schedule`, `with` and `NAME`.
+//!   typed `enqueue`, `schedule`, `with` and `NAME` (and `enqueued`, for
+//!   tests).
 //! - A **recurring job** is an `async fn` marked `#[recurring(cron = .., id = ..)]`:
 //!   each tick of the schedule enqueues one run, however many workers run.
 //! - The [`Client`] stores jobs and administers them; the [`Worker`] runs
@@ -57,6 +58,60 @@
 //!   `worker.run_until(jobs_core::shutdown_signal()).await?` shuts down
 //!   gracefully on SIGINT (Ctrl-C) or SIGTERM, the signal a container
 //!   platform sends first.
+//!
+//! # Testing your own code
+//!
+//! A test runs the code under test on a `MemoryBackend`, reads back what it
+//! enqueued with the generated `NAME::enqueued` (the typed arguments of the
+//! kind's jobs not yet started, in enqueue order), then runs those jobs, and
+//! the jobs they enqueue, in its own task with [`Worker::drain`], which
+//! returns a [`DrainReport`]. Here, the whole test of a sign-up handler:
+//!
+//! ```rust,standalone_crate
+//! use jobs_core::{job, Client, DrainReport, JobFilter, JobState, State, Worker};
+//! use jobs_memory::MemoryBackend;
+//!
+//! #[derive(Clone)]
+//! struct Mailer;
+//!
+//! #[job(queue = "mail")]
+//! async fn send_welcome_email(_mailer: State<Mailer>, user_id: i64, template: String) {}
+//!
+//! /// The web handler under test: stores the user, enqueues the mail.
+//! async fn sign_up(client: &Client, email: &str) -> Result<i64, jobs_core::EnqueueError> {
+//!     let user_id = 42; // stored somewhere, under this id
+//!     let template = if email.ends_with(".de") { "willkommen" } else { "welcome" };
+//!     send_welcome_email::enqueue(client, user_id, template.into()).await?;
+//!     Ok(user_id)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let backend = MemoryBackend::new();
+//! let client = Client::new(backend.clone());
+//! sign_up(&client, "ada@example.com").await?;
+//!
+//! let pending: Vec<(i64, String)> = send_welcome_email::enqueued(&client).await?;
+//! assert_eq!(pending, vec![(42, "welcome".to_string())]);
+//!
+//! let report: DrainReport = Worker::builder(backend)
+//!     .state(Mailer)
+//!     .queue("mail", 1)
+//!     .build()?
+//!     .drain()
+//!     .await?;
+//! assert_eq!(report, DrainReport { completed: 1, ..DrainReport::default() });
+//! assert!(send_welcome_email::enqueued(&client).await?.is_empty());
+//! let done = client.list(JobFilter::new().state(JobState::Completed)).await?;
+//! assert_eq!(done.len(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! To test retries and scheduled jobs, give the backend and the worker one
+//! [`ManualClock`] (`MemoryBackend::new().clock(clock.clone())`,
+//! `Worker::builder(..).clock(clock.clone())`): a failed attempt's retry
+//! is then due when the test moves the clock past its delay, and the next
+//! `drain` runs it.
 //!
 //! # Feature flags
 //!
@@ -110,7 +165,7 @@ pub use crate::shared_state::State;
 #[cfg(feature = "signal")]
 pub use crate::signal::shutdown_signal;
 pub use crate::worker::config as worker_defaults;
-pub use crate::worker::{Worker, WorkerBuilder, WorkerHandle};
+pub use crate::worker::{DrainReport, Worker, WorkerBuilder, WorkerHandle};
 
 pub use crate::worker::metrics::names as metric_names;
 

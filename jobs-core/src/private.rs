@@ -16,7 +16,7 @@ pub use crate::registry::{
 };
 pub use crate::retry::{Backoff, RetryPolicy};
 pub use crate::worker::shared_states::SharedStates;
-pub use crate::{Client, EnqueueError, JobContext, JobError, JobId, State};
+pub use crate::{Client, EnqueueError, Error, JobContext, JobError, JobId, State};
 pub use chrono::{DateTime, Utc};
 pub use core::time::Duration;
 pub use inventory;
@@ -25,6 +25,7 @@ pub use serde_json;
 pub use std::boxed::Box;
 pub use std::result::Result;
 pub use std::string::String;
+pub use std::vec::Vec;
 
 /// What a job argument must be.
 #[diagnostic::on_unimplemented(
@@ -191,6 +192,24 @@ pub fn decode_args<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, Job
         ))
     })?;
     Ok(decoded)
+}
+
+/// `NAME::enqueued`: the arguments of every waiting job of `kind`, in
+/// enqueue order, each decoded by `decode` (from the stored JSON text).
+pub async fn enqueued<T>(
+    client: &Client,
+    kind: &str,
+    decode: impl Fn(&str) -> Result<T, JobError>,
+) -> Result<Vec<T>, Error> {
+    let jobs = client.waiting_jobs(kind).await?;
+    jobs.into_iter()
+        .map(|job| {
+            decode(&job.args.to_string()).map_err(|error| Error::Arguments {
+                id: job.id,
+                message: error.message().to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The `State<T>` a job asked for.

@@ -1,11 +1,12 @@
 //! The user's contract, written the way SPEC.md shows it: every public
-//! name of §2–§5 used as a new user would, then run on the memory backend.
+//! name of §2–§5 and §13 used as a new user would, then run on the memory
+//! backend.
 
 use std::fmt;
 use std::time::Duration;
 
 use jobs_core::prelude::*;
-use jobs_core::{AttemptError, EnqueueError, JobFilter, JobInfo};
+use jobs_core::{AttemptError, DrainReport, EnqueueError, JobFilter, JobInfo};
 use jobs_memory::MemoryBackend;
 
 #[derive(Clone)]
@@ -229,5 +230,30 @@ async fn run_until_a_signal_shuts_down() -> Result<(), Box<dyn std::error::Error
     worker
         .run_until(tokio::time::sleep(Duration::from_millis(50)))
         .await?;
+    Ok(())
+}
+
+/// The code under test of §13: a sign-up that enqueues the welcome mail.
+async fn sign_up(client: &Client, email: &str) -> Result<(), EnqueueError> {
+    let _ = email;
+    send_welcome_email::enqueue(client, 42, "welcome".into()).await?;
+    Ok(())
+}
+
+/// §13 as written there, with the §2 job (on its `"critical"` queue, which
+/// a worker built without queues drains too).
+#[tokio::test]
+async fn testing_your_own_code() -> Result<(), Box<dyn std::error::Error>> {
+    let app = App { mailer: Mailer };
+    let backend = MemoryBackend::new();
+    let client = Client::new(backend.clone());
+    sign_up(&client, "ada@example.com").await?; // code under test enqueues
+
+    let pending: Vec<(i64, String)> = send_welcome_email::enqueued(&client).await?;
+    assert_eq!(pending, vec![(42, "welcome".to_string())]);
+
+    let report: DrainReport = Worker::builder(backend).state(app).build()?.drain().await?;
+    assert_eq!(report.completed, 1);
+    assert!(send_welcome_email::enqueued(&client).await?.is_empty());
     Ok(())
 }

@@ -201,13 +201,14 @@ impl WorkerBuilder {
                 });
             }
         }
+        let queues_given = !self.queues.is_empty();
         let queues = if self.queues.is_empty() {
             let cpus = std::thread::available_parallelism().map_or(1, usize::from);
             vec![(DEFAULT_QUEUE.to_owned(), cpus)]
         } else {
             self.queues
         };
-        Ok(Worker::from_parts(
+        let mut worker = Worker::from_parts(
             self.backend,
             self.states,
             queues,
@@ -215,7 +216,9 @@ impl WorkerBuilder {
             schedules,
             self.clock,
             self.config,
-        ))
+        );
+        worker.queues_given = queues_given;
+        Ok(worker)
     }
 }
 

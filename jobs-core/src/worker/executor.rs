@@ -12,7 +12,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -52,33 +52,46 @@ pub(crate) async fn run_slot(
     interrupt: CancellationToken,
 ) {
     while let Some(job) = queue.take().await {
-        let run = RunningAttempt {
-            id: job.id,
-            attempt: job.attempt,
-        };
-        let Some((definition, counters)) = queue.kind(&job.kind) else {
-            // the producer only buffers known kinds
-            let _ = completions.send(Outcome::Release.into_transition(run));
-            queue.slot_freed();
-            continue;
-        };
-        let started = Instant::now();
-        let execution = execute(&shared, &queue, slot, definition, job, counters, &interrupt);
-        let transition = match AssertUnwindSafe(execution).catch_unwind().await {
-            Ok(transition) => transition,
-            Err(payload) => {
-                tracing::error!(
-                    job.id = run.id.get(),
-                    panic = %message_of(payload),
-                    "the worker failed while ending a run; the job goes back to its queue"
-                );
-                Outcome::Release.into_transition(run)
-            }
-        };
+        let transition = run_taken(&shared, &queue, slot, job, &interrupt).await;
         // the completer outlives every slot, so a send cannot fail
         let _ = completions.send(transition);
-        queue.end_run(slot, started.elapsed());
     }
+}
+
+/// Runs `job`, just taken from `queue` by `slot`, and frees the slot:
+/// the one way a claimed job is run, by the slots and by
+/// [`Worker::drain`](crate::Worker::drain) alike. Returns what to record.
+pub(crate) async fn run_taken(
+    shared: &WorkerShared,
+    queue: &LocalQueue,
+    slot: usize,
+    job: FetchedJob,
+    interrupt: &CancellationToken,
+) -> JobTransition {
+    let run = RunningAttempt {
+        id: job.id,
+        attempt: job.attempt,
+    };
+    let Some((definition, counters)) = queue.kind(&job.kind) else {
+        // the producer only buffers known kinds
+        queue.slot_freed();
+        return Outcome::Release.into_transition(run);
+    };
+    let started = Instant::now();
+    let execution = execute(shared, queue, slot, definition, job, counters, interrupt);
+    let transition = match AssertUnwindSafe(execution).catch_unwind().await {
+        Ok(transition) => transition,
+        Err(payload) => {
+            tracing::error!(
+                job.id = run.id.get(),
+                panic = %message_of(payload),
+                "the worker failed while ending a run; the job goes back to its queue"
+            );
+            Outcome::Release.into_transition(run)
+        }
+    };
+    queue.end_run(slot, started.elapsed());
+    transition
 }
 
 /// Runs `job` to its end and returns what to record.
@@ -112,7 +125,8 @@ async fn execute(
     let end = run(shared, definition, &job, context, token, interrupt)
         .instrument(span.clone())
         .await;
-    let outcome = span.in_scope(|| outcome_of(definition, &job, end, counters));
+    let now = || shared.clock.now();
+    let outcome = span.in_scope(|| outcome_of(definition, &job, end, counters, now));
     outcome.into_transition(RunningAttempt {
         id: job.id,
         attempt: job.attempt,
@@ -177,6 +191,7 @@ fn outcome_of(
     job: &FetchedJob,
     end: RunEnd,
     counters: &JobCounters,
+    clock: impl FnOnce() -> DateTime<Utc>,
 ) -> Outcome {
     if let RunEnd::Returned(Ok(())) = end {
         // the common case reads no clock
@@ -184,7 +199,9 @@ fn outcome_of(
         tracing::info!("job succeeded");
         return Outcome::Completed;
     }
-    let now = Utc::now();
+    // the worker's clock, so that a test's `ManualClock` decides when a
+    // retry or a snooze is due
+    let now = clock();
     let error = |message: String| AttemptError {
         attempt: job.attempt,
         message,

@@ -12,6 +12,7 @@ mod backoff;
 mod builder;
 mod completer;
 pub mod config;
+mod drain;
 mod executor;
 mod heartbeat;
 mod leader;
@@ -39,6 +40,7 @@ use tokio_util::task::TaskTracker;
 use self::backoff::ErrorBackoff;
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
+pub use self::drain::DrainReport;
 use self::producer::Producer;
 use self::queue::LocalQueue;
 use self::shared_states::SharedStates;
@@ -52,6 +54,8 @@ use crate::{Error, Result};
 pub struct Worker {
     inner: Arc<WorkerShared>,
     queues: Vec<(String, usize)>,
+    /// Whether the builder named the queues (else: the default queue).
+    queues_given: bool,
 }
 
 /// What every task of one worker shares.
@@ -124,7 +128,11 @@ impl Worker {
             config,
             queues: local_queues,
         });
-        Self { inner, queues }
+        Self {
+            inner,
+            queues,
+            queues_given: false,
+        }
     }
 
     /// This worker's id, as recorded in leases and logs.

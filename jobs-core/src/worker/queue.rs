@@ -209,6 +209,11 @@ impl LocalQueue {
         }
     }
 
+    /// The next buffered job, if there is one now.
+    pub(crate) fn try_take(&self) -> Option<FetchedJob> {
+        self.pop()
+    }
+
     fn pop(&self) -> Option<FetchedJob> {
         let job = {
             let mut buffer = lock(&self.buffer);

@@ -59,6 +59,7 @@ pub(crate) fn job(model: &Model<'_>) -> TokenStream {
         .collect();
     let definition = definition(model, ident, &kind, &fn_name);
     let enqueue = enqueue_fns(model, ident);
+    let enqueued = super::enqueued::enqueued_fn(model, ident);
     let (recurring_items, recurring_submit) = match &model.recurring {
         Some(recurring) => {
             let (items, submit) = recurring_parts(recurring, ident);
@@ -81,6 +82,7 @@ pub(crate) fn job(model: &Model<'_>) -> TokenStream {
 
             #definition
             #enqueue
+            #enqueued
             #recurring_items
         }
 

@@ -1,5 +1,6 @@
 //! `#[job(..)]`: parse → validate → expand.
 
+mod enqueued;
 pub(crate) mod expand;
 mod parse;
 mod validate;

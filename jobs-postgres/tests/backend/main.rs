@@ -6,6 +6,7 @@
 mod common;
 
 mod claim;
+mod drain;
 mod tx;
 mod unique;
 
