@@ -102,6 +102,7 @@ mod tests {
                 args: "{}".into(),
                 priority: 0,
                 max_attempts: 4,
+                version: 1,
             },
         }
     }
