@@ -45,7 +45,11 @@
 //!   of the queue and kinds becomes `Running`, its `attempt` grows by one,
 //!   its lease is `now + lease` and its progress is cleared; two concurrent
 //!   fetches never claim the same job. Order: priority (lower first), then
-//!   `scheduled_at`, then id.
+//!   `scheduled_at`, then id. A job whose stored `version` is above the
+//!   request's version for its kind ([`JobFetchParams::max_version`]) is
+//!   skipped like a job of an unknown kind: it stays `Available`, and the
+//!   jobs behind it are claimed. Store each job's `version` as given and
+//!   hand it back in [`FetchedJob`]; jobs-core upgrades older arguments.
 //! - **Outcomes** ([`job_complete_many`](Backend::job_complete_many)): each
 //!   [`JobTransition`] is applied only while its job is `Running` at that
 //!   attempt (the fence), and then exactly as given: the state;

@@ -198,6 +198,7 @@ impl JobBuilder {
             args,
             priority: self.priority.unwrap_or(definition.priority),
             max_attempts,
+            version: definition.version,
             scheduled_at: self.run_at.map(|when| when.resolve(Utc::now())),
             unique_key,
         })

@@ -12,7 +12,7 @@ pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::cron::Misfire;
 pub use crate::registry::{
     Invocation, JobDefinition, JobFuture, JobRegistration, RecurringDefinition,
-    RecurringRegistration, StateRequirement, jobs, schedules,
+    RecurringRegistration, StateRequirement, UpgradeFn, jobs, schedules,
 };
 pub use crate::retry::{Backoff, RetryPolicy};
 pub use crate::worker::shared_states::SharedStates;
@@ -26,6 +26,17 @@ pub use std::boxed::Box;
 pub use std::result::Result;
 pub use std::string::String;
 pub use std::vec::Vec;
+
+/// Calls a job's `upgrade` function, whose error may be any `Display`. The
+/// generated code names the user's path as the first argument with its own
+/// span, so a function of another signature is a type error on that path.
+pub fn upgrade_with<E: fmt::Display>(
+    upgrade: fn(u32, serde_json::Value) -> Result<serde_json::Value, E>,
+    from: u32,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    upgrade(from, args).map_err(|error| error.to_string())
+}
 
 /// What a job argument must be.
 #[diagnostic::on_unimplemented(

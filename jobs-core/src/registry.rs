@@ -53,6 +53,11 @@ impl fmt::Debug for StateRequirement {
     }
 }
 
+/// A kind's `upgrade` function as the generated code wraps it: the stored
+/// version and arguments in, the arguments of the current version out, or
+/// the user's error as text.
+pub type UpgradeFn = fn(u32, serde_json::Value) -> Result<serde_json::Value, String>;
+
 /// A job kind, as `#[job]` declares it.
 #[derive(Debug)]
 pub struct JobDefinition {
@@ -72,8 +77,42 @@ pub struct JobDefinition {
     pub unique: bool,
     /// The `State<T>` parameters.
     pub states: &'static [StateRequirement],
+    /// The kind's version (`#[job(version = N)]`, 1 by default), stored with
+    /// each job it enqueues.
+    pub version: u32,
+    /// Turns the arguments of an older stored version into this version's
+    /// (`#[job(upgrade = path)]`).
+    pub upgrade: Option<UpgradeFn>,
     /// Decodes the arguments and runs the function.
     pub run: fn(Invocation) -> JobFuture,
+}
+
+impl JobDefinition {
+    /// The arguments a job stored with `version` runs with: as stored, or,
+    /// for an older version with an `upgrade` function, what that function
+    /// makes of them. `upgrade` is called once, with the stored version, and
+    /// brings the arguments all the way to the current version. Its error
+    /// (or arguments that are not JSON) is a permanent failure: the job is
+    /// `Dead` with the message, and `Client::retry` runs it again after a fix.
+    pub(crate) fn args_for(&self, version: u32, args: &str) -> Result<Arc<str>, JobError> {
+        let upgrade = match self.upgrade {
+            Some(upgrade) if version < self.version => upgrade,
+            _ => return Ok(Arc::from(args)),
+        };
+        let stored: serde_json::Value = serde_json::from_str(args).map_err(|error| {
+            JobError::permanent(format!(
+                "cannot upgrade the arguments of `{}` from version {version}: they are not JSON: {error}",
+                self.name
+            ))
+        })?;
+        let upgraded = upgrade(version, stored).map_err(|error| {
+            JobError::permanent(format!(
+                "upgrading the arguments of `{}` from version {version} to {} failed: {error}",
+                self.name, self.version
+            ))
+        })?;
+        Ok(Arc::from(upgraded.to_string()))
+    }
 }
 
 /// A recurring schedule, as `#[recurring]` declares it.

@@ -47,6 +47,8 @@ keys! {
     Timeout => timeout,
     Unique => unique,
     Name => name,
+    Version => version,
+    Upgrade => upgrade,
     Cron => cron,
     Id => id,
     Tz => tz,
@@ -65,6 +67,8 @@ pub(crate) const JOB_KEYS: &[Key] = &[
     Key::Timeout,
     Key::Unique,
     Key::Name,
+    Key::Version,
+    Key::Upgrade,
 ];
 
 /// The keys of `#[recurring]`: its own, then the `#[job]` keys that apply.
@@ -97,6 +101,8 @@ impl Key {
             Key::Timeout => "timeout = \"30s\"",
             Key::Unique => "unique = true",
             Key::Name => "name = \"send_welcome_email\"",
+            Key::Version => "version = 2",
+            Key::Upgrade => "upgrade = upgrade_send_email",
             Key::Cron => "cron = \"0 0 2 * * *\"",
             Key::Id => "id = \"nightly-report\"",
             Key::Tz => "tz = \"Europe/Berlin\"",

@@ -72,6 +72,8 @@ use proc_macro::TokenStream;
 /// | `timeout` | duration | none |
 /// | `unique` | `true`: enqueueing an equal unfinished job returns its id | `false` |
 /// | `name` | the stable kind name | the function's name |
+/// | `version` | integer ≥ 1: the version of the arguments, stored with each job | `1` |
+/// | `upgrade` | path of a `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`, `E: Display`; only with `version` ≥ 2 | none |
 ///
 /// Durations are a number and a unit (`ms`, `s`, `m`, `h`, `d`), or
 /// several from large to small: `"500ms"`, `"30s"`, `"1h30m"`.
@@ -91,6 +93,41 @@ use proc_macro::TokenStream;
 /// The arguments of these functions are the job's arguments in declared
 /// order with their declared types. The job is registered with every
 /// worker in the binary.
+///
+/// # Changing the arguments
+///
+/// Each stored job records the `version` its kind had at enqueue. A worker
+/// never claims a job of a newer version than it has (one enqueued by a
+/// newer build during a rolling deploy): that job stays `Available` for a
+/// worker that knows it, and older jobs of the kind behind it still run. A
+/// stored job of an older version goes through `upgrade` before its
+/// arguments are decoded: `upgrade` is called once, with the stored version
+/// and the stored arguments, and returns the arguments of the current
+/// version (so it handles every older version itself, as in
+/// `if from < 2 { .. } if from < 3 { .. }`). Its error is a permanent
+/// failure: the job is `Dead` with the message, and `client.retry(id)`
+/// runs it again after a fix is deployed. Without `upgrade`, older jobs
+/// decode as stored.
+///
+/// A new argument of type `Option<T>` needs no new version: a stored job
+/// that lacks it decodes it as `None`.
+///
+/// ```rust,standalone_crate
+/// use jobs_core::job;
+///
+/// #[job(version = 2, upgrade = upgrade_send_email)]
+/// async fn send_email(user_id: i64, template: String, locale: String) -> anyhow::Result<()> {
+/// #   let _ = (user_id, template, locale);
+///     Ok(())
+/// }
+///
+/// fn upgrade_send_email(from: u32, mut args: serde_json::Value) -> Result<serde_json::Value, String> {
+///     if from < 2 {
+///         args["locale"] = "en".into();
+///     }
+///     Ok(args)
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
     job::expand(args.into(), item.into()).into()
@@ -131,7 +168,8 @@ pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `tz` | an IANA zone name | `"UTC"` |
 /// | `misfire` | ticks missed while no worker ran: `"once"` (one catch-up run), `"skip"`, `"all"` | `"once"` |
 ///
-/// plus every `#[job]` key except `unique` and `name`. The expression and
+/// plus every `#[job]` key except `unique`, `name`, `version` and
+/// `upgrade` (a recurring job has no arguments to version). The expression and
 /// the zone are checked at compile time, including that the expression
 /// ever fires.
 ///

@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::LitStr;
+use syn::{Expr, LitStr, Path};
 
 use crate::attr::{self, Attr, Integer};
 use crate::ctxt::Ctxt;
@@ -69,6 +69,10 @@ pub(crate) struct JobOptions {
     pub(crate) unique: bool,
     /// The kind name, if `name` was given.
     pub(crate) name: Option<String>,
+    /// The kind's version, 1 unless given.
+    pub(crate) version: u32,
+    /// The function that upgrades older arguments, as written.
+    pub(crate) upgrade: Option<Path>,
 }
 
 /// The `#[job]` keys being read from one attribute.
@@ -83,6 +87,10 @@ pub(crate) struct JobKeys {
     timeout: Attr<u64>,
     unique: Attr<bool>,
     name: Attr<String>,
+    version: Attr<u32>,
+    /// The version's value as written, to point at.
+    version_expr: Option<Expr>,
+    upgrade: Attr<Path>,
     /// The values of the `backoff*` keys, to point at if `delays` is given too.
     backoff_values: Vec<(Key, TokenStream)>,
 }
@@ -100,6 +108,9 @@ impl JobKeys {
             timeout: Attr::none(Key::Timeout, attribute),
             unique: Attr::none(Key::Unique, attribute),
             name: Attr::none(Key::Name, attribute),
+            version: Attr::none(Key::Version, attribute),
+            version_expr: None,
+            upgrade: Attr::none(Key::Upgrade, attribute),
             backoff_values: Vec::new(),
         }
     }
@@ -126,6 +137,13 @@ impl JobKeys {
                 .unique
                 .set_with(cx, entry, |cx, entry| attr::boolean(cx, entry, key)),
             Key::Name => self.name.set_with(cx, entry, read_name),
+            Key::Version => {
+                if !self.version.seen() {
+                    self.version_expr = entry.value.clone();
+                }
+                self.version.set_with(cx, entry, read_version);
+            }
+            Key::Upgrade => self.upgrade.set_with(cx, entry, read_upgrade),
             Key::Cron | Key::Id | Key::Tz | Key::Misfire => return false,
         }
         if matches!(key, Key::Backoff | Key::BackoffBase | Key::BackoffMax) {
@@ -174,7 +192,31 @@ impl JobKeys {
                 max,
             }
         };
+        let version_seen = self.version.seen();
+        let version = self.version.get();
+        let upgrade = self.upgrade.get();
+        if let Some(path) = &upgrade
+            && version.is_some_and(|version| version < 2)
+        {
+            let at = self
+                .version_expr
+                .as_ref()
+                .map_or_else(|| path.to_token_stream(), ToTokens::to_token_stream);
+            cx.error_spanned_by(
+                at,
+                "`upgrade` turns the arguments of older stored versions into this version's, so it needs `version = 2` or higher: raise `version`, or remove `upgrade`",
+            );
+        } else if let Some(path) = &upgrade
+            && !version_seen
+        {
+            cx.error_spanned_by(
+                path,
+                "`upgrade` needs a `version` of 2 or higher next to it: write `version = 2, upgrade = upgrade_send_email` (the function gets the stored version and arguments)",
+            );
+        }
         JobOptions {
+            version: version.unwrap_or(1),
+            upgrade,
             retries: self.retries.get().unwrap_or(DEFAULT_RETRIES),
             delays,
             queue: self.queue.get().unwrap_or_else(|| DEFAULT_QUEUE.to_owned()),
@@ -321,6 +363,37 @@ fn read_priority(cx: &Ctxt, entry: &Entry) -> Option<i16> {
                     i16::MIN,
                     i16::MAX
                 ),
+            );
+            None
+        }
+    }
+}
+
+fn read_version(cx: &Ctxt, entry: &Entry) -> Option<u32> {
+    let Integer { value, expr } = attr::integer(cx, entry, Key::Version)?;
+    match u32::try_from(value) {
+        Ok(version) if version >= 1 => Some(version),
+        _ => {
+            cx.error_spanned_by(
+                expr,
+                format!(
+                    "`version = {value}` is out of range: versions count from 1 (the default) to {}; raise it by one each time the arguments change",
+                    u32::MAX
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn read_upgrade(cx: &Ctxt, entry: &Entry) -> Option<Path> {
+    let expr = attr::value(cx, entry, Key::Upgrade)?;
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Some(path.path.clone()),
+        other => {
+            cx.error_spanned_by(
+                other,
+                "`upgrade` takes the path of a function `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`: write `upgrade = upgrade_send_email`",
             );
             None
         }

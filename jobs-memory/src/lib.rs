@@ -42,6 +42,7 @@
 //!     args: r#"{"image_id":7,"width":640}"#.into(),
 //!     priority: 0,
 //!     max_attempts: 4,
+//!     version: 1,
 //!     scheduled_at: None,
 //!     unique_key: None,
 //! };
@@ -56,6 +57,7 @@
 //!     .job_fetch(JobFetchParams {
 //!         queue: "media",
 //!         kinds: &["resize_image"],
+//!         versions: &[1],
 //!         limit: 10,
 //!         worker_id: "worker-1",
 //!         lease: Duration::from_secs(30),

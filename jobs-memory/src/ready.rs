@@ -2,9 +2,11 @@
 //! are claimed; the jobs waiting for a time, in time order; and the queue's
 //! counts per state.
 //!
-//! Ready jobs are kept per kind so that a fetch for the kinds a worker knows
-//! never has to step over jobs of kinds it does not know: each fetch merges
-//! the heads of the requested kinds.
+//! Ready jobs are kept per kind and version so that a fetch for the kinds a
+//! worker knows never has to step over jobs of kinds it does not know, nor
+//! over jobs newer than it knows (a rolling deploy): each fetch merges the
+//! heads of the requested kinds' lanes up to each kind's version. Almost
+//! every kind has one version in a queue, so that is one lane.
 //!
 //! Most jobs become ready in claim order (same priority, enqueued now), so
 //! each kind keeps those in a sorted lane (a `VecDeque`: appended and taken
@@ -24,9 +26,6 @@ pub(crate) type ReadyKey = (i16, DateTime<Utc>, i64);
 /// The order of a waiting job: when it becomes due, then id.
 pub(crate) type WaitKey = (DateTime<Utc>, i64);
 
-/// The `kinds` entry of a kind with no ready jobs here yet.
-const NO_SLOT: u32 = u32::MAX;
-
 /// Emptied lanes with room for more jobs than this give it back.
 const SHRINK_FROM: usize = 1024;
 
@@ -37,8 +36,9 @@ const COMPACT_AFTER: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct QueueIndex {
     /// Where each kind's ready jobs are in `ready`, by kind id (kind ids are
-    /// small and dense); [`NO_SLOT`] for kinds never ready here.
-    kinds: Vec<u32>,
+    /// small and dense): one `(version, position)` per version ever ready
+    /// here, sorted by version; empty for kinds never ready here.
+    kinds: Vec<Vec<(u32, u32)>>,
     ready: Vec<KindReady>,
     waiting: BTreeSet<WaitKey>,
     /// Jobs of this queue per state.
@@ -123,19 +123,21 @@ impl KindReady {
 }
 
 impl QueueIndex {
-    /// Adds a ready job of `kind`.
-    pub(crate) fn push_ready(&mut self, kind: NameId, key: ReadyKey) {
-        let position = match self.position(kind) {
+    /// Adds a ready job of `kind` at `version`.
+    pub(crate) fn push_ready(&mut self, kind: NameId, version: u32, key: ReadyKey) {
+        let position = match self.position(kind, version) {
             Some(position) => position,
             None => {
                 let index = kind as usize;
                 if self.kinds.len() <= index {
-                    self.kinds.resize(index + 1, NO_SLOT);
+                    self.kinds.resize_with(index + 1, Vec::new);
                 }
                 self.ready.push(KindReady::default());
                 let position = self.ready.len() - 1;
-                // as many kinds as names: far below `u32::MAX`
-                self.kinds[index] = position as u32;
+                let versions = &mut self.kinds[index];
+                let at = versions.partition_point(|&(v, _)| v < version);
+                // as many lanes as kinds and versions: far below `u32::MAX`
+                versions.insert(at, (version, position as u32));
                 position
             }
         };
@@ -143,27 +145,35 @@ impl QueueIndex {
     }
 
     /// Removes a ready job; returns whether it was there.
-    pub(crate) fn remove_ready(&mut self, kind: NameId, key: &ReadyKey) -> bool {
-        match self.position(kind) {
+    pub(crate) fn remove_ready(&mut self, kind: NameId, version: u32, key: &ReadyKey) -> bool {
+        match self.position(kind, version) {
             Some(position) => self.ready[position].remove(key),
             None => false,
         }
     }
 
-    /// Where the ready jobs of `kind` are in `ready`.
-    fn position(&self, kind: NameId) -> Option<usize> {
-        match self.kinds.get(kind as usize) {
-            Some(&position) if position != NO_SLOT => Some(position as usize),
-            _ => None,
-        }
+    /// Where the ready jobs of `kind` at `version` are in `ready`.
+    fn position(&self, kind: NameId, version: u32) -> Option<usize> {
+        let versions = self.kinds.get(kind as usize)?;
+        versions
+            .iter()
+            .find(|&&(v, _)| v == version)
+            .map(|&(_, position)| position as usize)
     }
 
-    /// Takes up to `limit` ready jobs of the given kinds, best first, and
-    /// returns their ids. Jobs of other kinds are not looked at.
-    pub(crate) fn pop_ready(&mut self, kinds: &[NameId], limit: usize) -> Vec<i64> {
+    /// Takes up to `limit` ready jobs of the given kinds, each up to its
+    /// version, best first, and returns their ids. Jobs of other kinds and
+    /// newer versions are not looked at.
+    pub(crate) fn pop_ready(&mut self, kinds: &[(NameId, u32)], limit: usize) -> Vec<i64> {
         let mut positions: Vec<usize> = kinds
             .iter()
-            .filter_map(|&kind| self.position(kind))
+            .filter_map(|&(kind, max)| self.kinds.get(kind as usize).map(|v| (v, max)))
+            .flat_map(|(versions, max)| {
+                versions
+                    .iter()
+                    .take_while(move |&&(version, _)| version <= max)
+                    .map(|&(_, position)| position as usize)
+            })
             .filter(|&position| !self.ready[position].is_empty())
             .collect();
         positions.sort_unstable();
@@ -239,13 +249,15 @@ impl QueueIndex {
     #[cfg(test)]
     pub(crate) fn ready_entries(&self) -> Vec<(NameId, ReadyKey)> {
         let mut entries = Vec::new();
-        for (kind, &position) in self.kinds.iter().enumerate() {
-            let Some(ready) = self.ready.get(position as usize) else {
-                continue;
-            };
-            let live = ready.lane.iter().filter(|key| key.2 > 0);
-            for key in live.chain(&ready.others) {
-                entries.push((kind as NameId, *key));
+        for (kind, versions) in self.kinds.iter().enumerate() {
+            for &(_, position) in versions {
+                let Some(ready) = self.ready.get(position as usize) else {
+                    continue;
+                };
+                let live = ready.lane.iter().filter(|key| key.2 > 0);
+                for key in live.chain(&ready.others) {
+                    entries.push((kind as NameId, *key));
+                }
             }
         }
         entries
@@ -270,14 +282,14 @@ mod tests {
         let t1 = t0 + TimeDelta::seconds(1);
         let mut queue = QueueIndex::default();
         // kind 9 is unknown to the fetcher and sits at the head
-        queue.push_ready(9, (-10, t0, 1));
-        queue.push_ready(1, (0, t1, 2));
-        queue.push_ready(2, (0, t0, 3));
-        queue.push_ready(1, (-1, t1, 4));
-        queue.push_ready(2, (0, t0, 5));
-        assert_eq!(queue.pop_ready(&[1, 2, 2], 10), [4, 3, 5, 2]);
-        assert_eq!(queue.pop_ready(&[1, 2], 10), Vec::<i64>::new());
-        assert_eq!(queue.pop_ready(&[9], 10), [1]);
+        queue.push_ready(9, 1, (-10, t0, 1));
+        queue.push_ready(1, 1, (0, t1, 2));
+        queue.push_ready(2, 1, (0, t0, 3));
+        queue.push_ready(1, 1, (-1, t1, 4));
+        queue.push_ready(2, 1, (0, t0, 5));
+        assert_eq!(queue.pop_ready(&[(1, 1), (2, 1), (2, 1)], 10), [4, 3, 5, 2]);
+        assert_eq!(queue.pop_ready(&[(1, 1), (2, 1)], 10), Vec::<i64>::new());
+        assert_eq!(queue.pop_ready(&[(9, 1)], 10), [1]);
     }
 
     #[test]
@@ -285,13 +297,13 @@ mod tests {
         let t0 = Utc::now();
         let mut queue = QueueIndex::default();
         for id in 1..=5 {
-            queue.push_ready(1, (0, t0, id));
+            queue.push_ready(1, 1, (0, t0, id));
         }
-        assert!(queue.remove_ready(1, &(0, t0, 2)));
-        assert!(!queue.remove_ready(1, &(0, t0, 2)));
-        assert!(!queue.remove_ready(7, &(0, t0, 1)));
-        assert_eq!(queue.pop_ready(&[1], 2), [1, 3]);
-        assert_eq!(queue.pop_ready(&[1], 0), Vec::<i64>::new());
+        assert!(queue.remove_ready(1, 1, &(0, t0, 2)));
+        assert!(!queue.remove_ready(1, 1, &(0, t0, 2)));
+        assert!(!queue.remove_ready(7, 1, &(0, t0, 1)));
+        assert_eq!(queue.pop_ready(&[(1, 1)], 2), [1, 3]);
+        assert_eq!(queue.pop_ready(&[(1, 1)], 0), Vec::<i64>::new());
         assert_eq!(queue.pop_ready(&[], 5), Vec::<i64>::new());
     }
 
@@ -302,18 +314,18 @@ mod tests {
         let mut queue = QueueIndex::default();
         // in order: the lane
         for id in 1..=4 {
-            queue.push_ready(1, (0, t(id), id));
+            queue.push_ready(1, 1, (0, t(id), id));
         }
         // ahead of the lane: a higher priority, an earlier time
-        queue.push_ready(1, (-1, t(9), 5));
-        queue.push_ready(1, (0, t(0), 6));
-        assert!(queue.remove_ready(1, &(0, t(2), 2)));
-        assert!(!queue.remove_ready(1, &(0, t(2), 2)), "removed once");
-        assert!(queue.remove_ready(1, &(0, t(0), 6)));
-        assert!(queue.remove_ready(1, &(0, t(1), 1)));
-        assert!(!queue.remove_ready(1, &(0, t(7), 7)), "never there");
-        assert_eq!(queue.pop_ready(&[1], 10), [5, 3, 4]);
-        assert_eq!(queue.pop_ready(&[1], 10), Vec::<i64>::new());
+        queue.push_ready(1, 1, (-1, t(9), 5));
+        queue.push_ready(1, 1, (0, t(0), 6));
+        assert!(queue.remove_ready(1, 1, &(0, t(2), 2)));
+        assert!(!queue.remove_ready(1, 1, &(0, t(2), 2)), "removed once");
+        assert!(queue.remove_ready(1, 1, &(0, t(0), 6)));
+        assert!(queue.remove_ready(1, 1, &(0, t(1), 1)));
+        assert!(!queue.remove_ready(1, 1, &(0, t(7), 7)), "never there");
+        assert_eq!(queue.pop_ready(&[(1, 1)], 10), [5, 3, 4]);
+        assert_eq!(queue.pop_ready(&[(1, 1)], 10), Vec::<i64>::new());
     }
 
     #[test]
@@ -322,15 +334,31 @@ mod tests {
         let mut queue = QueueIndex::default();
         let n = 3 * COMPACT_AFTER as i64;
         for id in 1..=n {
-            queue.push_ready(1, (0, t0, id));
+            queue.push_ready(1, 1, (0, t0, id));
         }
         for id in 1..n {
-            assert!(queue.remove_ready(1, &(0, t0, id)));
+            assert!(queue.remove_ready(1, 1, &(0, t0, id)));
         }
         let ready = &queue.ready[0];
         assert!(ready.lane.len() < 2 * COMPACT_AFTER, "compacted");
-        assert_eq!(queue.pop_ready(&[1], 10), [n]);
+        assert_eq!(queue.pop_ready(&[(1, 1)], 10), [n]);
         assert!(queue.ready[0].is_empty());
+    }
+
+    #[test]
+    fn newer_versions_wait_and_do_not_block_older_ones() {
+        let t0 = Utc::now();
+        let t = |secs| t0 + TimeDelta::seconds(secs);
+        let mut queue = QueueIndex::default();
+        // the newer job is first in claim order
+        queue.push_ready(1, 3, (0, t(0), 1));
+        queue.push_ready(1, 1, (0, t(1), 2));
+        queue.push_ready(1, 2, (0, t(2), 3));
+        queue.push_ready(1, 1, (0, t(3), 4));
+        assert!(queue.remove_ready(1, 2, &(0, t(2), 3)));
+        assert!(!queue.remove_ready(1, 1, &(0, t(0), 1)), "another version");
+        assert_eq!(queue.pop_ready(&[(1, 2)], 10), [2, 4]);
+        assert_eq!(queue.pop_ready(&[(1, 3)], 10), [1]);
     }
 
     #[test]

@@ -201,6 +201,7 @@ impl Store {
                 created_at: now,
                 scheduled_at: job.scheduled_at.unwrap_or(now),
                 max_attempts: job.max_attempts,
+                version: job.version,
                 kind,
                 queue,
                 priority: job.priority,
@@ -231,11 +232,11 @@ impl Store {
         self.promote(queue, now);
         // the request's names by kind number, handed back instead of copies
         let mut names: Vec<Option<&'static str>> = vec![None; self.kinds.len()];
-        let mut kinds: Vec<NameId> = Vec::with_capacity(request.kinds.len());
-        for &name in request.kinds {
+        let mut kinds: Vec<(NameId, u32)> = Vec::with_capacity(request.kinds.len());
+        for (at, &name) in request.kinds.iter().enumerate() {
             if let Some(kind) = self.kinds.get(name) {
                 names[kind as usize] = Some(name);
-                kinds.push(kind);
+                kinds.push((kind, request.max_version(at)));
             }
         }
         let Some(index) = self.queues.get_mut(queue as usize) else {
@@ -272,6 +273,7 @@ impl Store {
                 args: String::from(&*job.args),
                 attempt: job.attempt,
                 max_attempts: job.max_attempts,
+                version: job.version,
                 created_at: job.created_at,
                 scheduled_at: job.scheduled_at,
             });
@@ -375,7 +377,11 @@ impl Store {
                 index.remove_waiting(&(job.scheduled_at, job.id));
             }
             JobState::Available => {
-                index.remove_ready(job.kind, &(job.priority, job.scheduled_at, job.id));
+                index.remove_ready(
+                    job.kind,
+                    job.version,
+                    &(job.priority, job.scheduled_at, job.id),
+                );
             }
             JobState::Running => {
                 self.running.remove(&job.id);
@@ -409,7 +415,11 @@ impl Store {
                 }
             }
             JobState::Available => {
-                index.push_ready(job.kind, (job.priority, job.scheduled_at, job.id));
+                index.push_ready(
+                    job.kind,
+                    job.version,
+                    (job.priority, job.scheduled_at, job.id),
+                );
                 if !self.wake.contains(&job.queue) {
                     self.wake.push(job.queue);
                 }
@@ -470,7 +480,7 @@ impl Store {
             decrement(&mut index.counts, job.state);
             job.state = JobState::Available;
             index.counts.available += 1;
-            index.push_ready(job.kind, (job.priority, job.scheduled_at, id));
+            index.push_ready(job.kind, job.version, (job.priority, job.scheduled_at, id));
         }
     }
 

@@ -121,6 +121,7 @@ mod tests {
                 created_at: now,
                 scheduled_at: now,
                 max_attempts: 1,
+                version: 1,
                 kind: 0,
                 queue: 0,
                 priority: 0,

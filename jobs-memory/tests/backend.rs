@@ -23,6 +23,7 @@ fn job(kind: &str) -> NewJob {
         args: r#"{"user_id":42}"#.into(),
         priority: 0,
         max_attempts: 3,
+        version: 1,
         scheduled_at: None,
         unique_key: None,
     }
@@ -33,6 +34,7 @@ async fn fetch(backend: &MemoryBackend, limit: usize) -> FetchedBatch {
         .job_fetch(JobFetchParams {
             queue: "default",
             kinds: &["a"],
+            versions: &[],
             limit,
             worker_id: "test",
             lease: LEASE,
@@ -345,6 +347,7 @@ async fn schedules_are_stored_and_ticked_once() {
             args: "{}".into(),
             priority: 0,
             max_attempts: 4,
+            version: 1,
         },
     };
     let first = Utc.with_ymd_and_hms(2030, 1, 1, 1, 0, 0).unwrap();

@@ -5,6 +5,15 @@
 //! worker that found the queue drained. One round trip either way, and the
 //! due time is read in the claim's own snapshot, so no job can come due
 //! between the two unseen.
+//!
+//! A job newer than the worker knows (its `version` above the one the
+//! request gives for its kind, during a rolling deploy) is filtered out
+//! like a job of an unknown kind: it stays `Available` and the rows behind
+//! it are claimed. The filter reads the row the partial ready index already
+//! led to, so the index and the plan are those of the claim without it. Its
+//! first half, the lowest version the worker knows of any kind, passes
+//! almost every row (most kinds never leave version 1) with one integer
+//! comparison; only a newer row looks up its kind's version.
 
 use std::borrow::Cow;
 
@@ -22,6 +31,7 @@ WITH due AS (
       AND queue = $1
       AND scheduled_at <= now()
       AND kind = ANY($2)
+      AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
     ORDER BY priority, scheduled_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -37,10 +47,10 @@ claimed AS (
     FROM due
     WHERE j.id = due.id
     RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
-              j.created_at, j.scheduled_at
+              j.created_at, j.scheduled_at, j.version
 )
 SELECT id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at,
-       NULL::timestamptz AS next_due
+       NULL::timestamptz AS next_due, version
 FROM claimed
 UNION ALL
 -- the waiting rows by due time (a due one that was not claimed is held by
@@ -49,7 +59,9 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        (SELECT min(scheduled_at) FROM {schema}.jobs
         WHERE state IN ('scheduled', 'retryable')
           AND queue = $1
-          AND kind = ANY($2))";
+          AND kind = ANY($2)
+          AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])),
+       NULL::integer";
 
 /// The rendered claim statement of one schema.
 #[derive(Debug)]
@@ -76,12 +88,18 @@ pub(crate) async fn fetch(
     }
     let context = || format!("claim jobs from queue `{}`", request.queue);
     let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
+    let versions: Vec<i32> = (0..request.kinds.len())
+        .map(|at| i32::try_from(request.max_version(at)).unwrap_or(i32::MAX))
+        .collect();
+    let lowest = versions.iter().copied().min().unwrap_or(1);
     let rows = sqlx::query(sql.claim.clone())
         .bind(request.queue)
         .bind(request.kinds)
         .bind(limit)
         .bind(request.lease.as_secs_f64())
         .bind(request.worker_id)
+        .bind(versions)
+        .bind(lowest)
         .fetch_all(conn)
         .await
         .map_err(Error::db(context()))?;
@@ -96,6 +114,7 @@ pub(crate) async fn fetch(
         let attempt: i32 = row.try_get(3).map_err(read)?;
         let max_attempts: i32 = row.try_get(4).map_err(read)?;
         let priority: i16 = row.try_get(5).map_err(read)?;
+        let version: i32 = row.try_get(9).map_err(read)?;
         let kind: &str = row.try_get(1).map_err(read)?;
         let kind = match request.kinds.iter().find(|&&known| known == kind) {
             Some(&known) => Cow::Borrowed(known),
@@ -107,6 +126,7 @@ pub(crate) async fn fetch(
             args: row.try_get(2).map_err(read)?,
             attempt: u32::try_from(attempt).unwrap_or(0),
             max_attempts: u32::try_from(max_attempts).unwrap_or(0),
+            version: u32::try_from(version).unwrap_or(1),
             created_at: row.try_get(6).map_err(read)?,
             scheduled_at: row.try_get(7).map_err(read)?,
         };

@@ -14,15 +14,16 @@ use crate::schema::render;
 use crate::{Error, Result};
 
 const COLUMNS: &str = "id, cron, tz, misfire, kind, queue, args::text, priority, max_attempts, \
-     next_run_at, last_run_at, declared_until";
+     next_run_at, last_run_at, declared_until, version";
 
 /// A changed cron or zone restarts the schedule at the given tick; any other
 /// change (misfire policy, job) keeps the stored next tick. The declaration
 /// only ever extends.
 const UPSERT: &str = "
 INSERT INTO {schema}.schedules AS s
-    (id, cron, tz, misfire, kind, queue, args, priority, max_attempts, next_run_at, declared_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, now() + make_interval(secs => $11))
+    (id, cron, tz, misfire, kind, queue, args, priority, max_attempts, next_run_at, declared_until,
+     version)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, now() + make_interval(secs => $11), $12)
 ON CONFLICT (id) DO UPDATE
 SET cron = EXCLUDED.cron,
     tz = EXCLUDED.tz,
@@ -32,6 +33,7 @@ SET cron = EXCLUDED.cron,
     args = EXCLUDED.args,
     priority = EXCLUDED.priority,
     max_attempts = EXCLUDED.max_attempts,
+    version = EXCLUDED.version,
     next_run_at = CASE
         WHEN (s.cron, s.tz) = (EXCLUDED.cron, EXCLUDED.tz) THEN s.next_run_at
         ELSE EXCLUDED.next_run_at END,
@@ -79,6 +81,7 @@ fn stored(row: &PgRow) -> Result<StoredSchedule> {
     let read = |error| Error::db("read a stored schedule")(error);
     let misfire: String = row.try_get(3).map_err(read)?;
     let max_attempts: i32 = row.try_get(8).map_err(read)?;
+    let version: i32 = row.try_get(12).map_err(read)?;
     Ok(StoredSchedule {
         spec: ScheduleSpec {
             id: row.try_get(0).map_err(read)?,
@@ -93,6 +96,7 @@ fn stored(row: &PgRow) -> Result<StoredSchedule> {
                 args: row.try_get(6).map_err(read)?,
                 priority: row.try_get(7).map_err(read)?,
                 max_attempts: u32::try_from(max_attempts).unwrap_or(1),
+                version: u32::try_from(version).unwrap_or(1),
             },
         },
         next_run_at: row.try_get(9).map_err(read)?,
@@ -120,6 +124,7 @@ pub(crate) async fn upsert(
         .bind(i32::try_from(spec.job.max_attempts).unwrap_or(i32::MAX))
         .bind(params.next_run_at)
         .bind(params.declared_for.as_secs_f64())
+        .bind(i32::try_from(spec.job.version).unwrap_or(i32::MAX))
         .fetch_one(pool)
         .await
         .map_err(Error::db(format!("store schedule `{}`", spec.id)))?;

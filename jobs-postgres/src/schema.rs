@@ -31,10 +31,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "schedule_definitions",
         sql: include_str!("migrations/0002_schedule_definitions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "job_versions",
+        sql: include_str!("migrations/0003_job_versions.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// SQLSTATEs of a missing table and a missing schema.
 const UNDEFINED_TABLE: &str = "42P01";

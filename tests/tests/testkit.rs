@@ -154,6 +154,7 @@ async fn enqueued_leaves_out_started_and_finished_jobs() -> anyhow::Result<()> {
         .job_fetch(JobFetchParams {
             queue: "default",
             kinds: &[steer::NAME],
+            versions: &[],
             limit: 1,
             worker_id: "test",
             lease: Duration::from_secs(60),
@@ -343,6 +344,7 @@ async fn enqueued_names_a_job_whose_arguments_no_longer_decode() -> anyhow::Resu
         max_attempts: 1,
         scheduled_at: None,
         unique_key: None,
+        version: 1,
     };
     let ids = client
         .backend()

@@ -23,6 +23,10 @@ pub struct NewJob {
     pub priority: i16,
     /// The most attempts.
     pub max_attempts: u32,
+    /// The version of the kind it was enqueued with (`#[job(version = N)]`,
+    /// 1 by default): stored with the job, so a worker never claims a job
+    /// newer than it knows and upgrades an older one before decoding it.
+    pub version: u32,
     /// When it may run; `None` means now. A time in the future makes the job
     /// `Scheduled`, otherwise it is `Available`.
     pub scheduled_at: Option<DateTime<Utc>>,
@@ -59,12 +63,26 @@ pub struct JobFetchParams<'a> {
     /// `Available` for a worker that does. The names of the linked job
     /// definitions, so a backend can hand them back without copying.
     pub kinds: &'a [&'static str],
+    /// For each of `kinds`, at the same index, the highest version of that
+    /// kind the worker knows: a job stored with a newer version stays
+    /// `Available` for a worker that knows it (a rolling deploy), as a job
+    /// of an unknown kind does, and never holds back older jobs of its kind.
+    /// Shorter than `kinds` means 1 for the kinds without an entry.
+    pub versions: &'a [u32],
     /// At most this many jobs.
     pub limit: usize,
     /// Who takes them, for leases and diagnostics.
     pub worker_id: &'a str,
     /// How long the lease lasts before a heartbeat must renew it.
     pub lease: Duration,
+}
+
+impl JobFetchParams<'_> {
+    /// The highest version of `kinds[index]` the worker knows: its entry in
+    /// `versions`, or 1 without one.
+    pub fn max_version(&self, index: usize) -> u32 {
+        self.versions.get(index).copied().unwrap_or(1)
+    }
 }
 
 /// A job claimed by a worker: now `Running`, its attempt counted. Of the
@@ -84,6 +102,8 @@ pub struct FetchedJob {
     pub attempt: u32,
     /// The most attempts.
     pub max_attempts: u32,
+    /// The version of its kind the job was enqueued with.
+    pub version: u32,
     /// When the job was enqueued.
     pub created_at: DateTime<Utc>,
     /// When the job was due to run.
@@ -223,6 +243,8 @@ pub struct ScheduledJob {
     pub priority: i16,
     /// The most attempts.
     pub max_attempts: u32,
+    /// The version of the kind, stored with each tick's job.
+    pub version: u32,
 }
 
 /// A recurring schedule as declared: by a binary's `#[recurring]`.

@@ -171,3 +171,44 @@ pub async fn fails_with_a_huge_delay(probe: State<Probe>, ctx: JobContext) -> Re
     probe.record(&ctx, "");
     Err("try again in three million years".to_owned())
 }
+
+/// Whether [`upgrade_versioned`] has been "fixed": until then it refuses
+/// arguments whose `user` is negative (only the failed-upgrade case stores
+/// such a job).
+pub static UPGRADE_FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Version 3 of a job whose version 1 had only `user`: version 2 added
+/// `locale` (filled in by [`upgrade_versioned`]), version 3 the optional
+/// `note`, which older jobs lack and read as `None`.
+#[job(
+    name = "conformance_versioned",
+    version = 3,
+    upgrade = upgrade_versioned,
+    retries = 0
+)]
+pub async fn versioned(
+    probe: State<Probe>,
+    ctx: JobContext,
+    user: i64,
+    locale: String,
+    note: Option<String>,
+) {
+    probe.record(&ctx, format!("{user}:{locale}:{note:?}"));
+}
+
+/// Brings `conformance_versioned` arguments from `from` to version 3.
+pub fn upgrade_versioned(
+    from: u32,
+    mut args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let fixed = UPGRADE_FIXED.load(std::sync::atomic::Ordering::SeqCst);
+    if !fixed && args["user"].as_i64().is_some_and(|user| user < 0) {
+        return Err(format!(
+            "no locale is known for a negative user (from version {from})"
+        ));
+    }
+    if from < 2 {
+        args["locale"] = format!("upgraded-from-{from}").into();
+    }
+    Ok(args)
+}

@@ -125,6 +125,11 @@ macro_rules! conformance_suite {
             admin_retry_cancel_and_delete_follow_their_rules,
             schedule_advance_is_a_compare_and_set_with_its_jobs,
             a_time_past_the_clock_saturates_and_the_slot_lives,
+            each_job_stores_the_version_of_its_kind,
+            an_older_job_is_upgraded_before_it_runs,
+            a_failed_upgrade_is_dead_and_retry_runs_it_after_a_fix,
+            a_newer_job_stays_available_and_does_not_block_older_ones,
+            a_missing_option_argument_decodes_as_none,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

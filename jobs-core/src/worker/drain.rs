@@ -165,6 +165,7 @@ async fn run_one(
     let request = JobFetchParams {
         queue: &queue.name,
         kinds: &shared.kinds,
+        versions: &shared.versions,
         limit: 1,
         worker_id: &shared.id,
         lease: shared.config.lease,

@@ -142,8 +142,12 @@ async fn run(
     interrupt: &CancellationToken,
 ) -> RunEnd {
     tracing::debug!("job started");
+    let args = match definition.args_for(job.version, &job.args) {
+        Ok(args) => args,
+        Err(error) => return RunEnd::Returned(Err(error)),
+    };
     let invocation = Invocation {
-        args: Arc::from(job.args.as_str()),
+        args,
         states: Arc::clone(&shared.states),
         context,
     };

@@ -64,6 +64,9 @@ pub(crate) struct WorkerShared {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) states: Arc<SharedStates>,
     pub(crate) kinds: Vec<&'static str>,
+    /// The version of each of `kinds`, at the same index: the newest a
+    /// fetch may claim.
+    pub(crate) versions: Vec<u32>,
     pub(crate) schedules: Vec<&'static RecurringDefinition>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: WorkerConfig,
@@ -100,6 +103,10 @@ impl Worker {
     ) -> Self {
         let mut kinds: Vec<&'static str> = jobs.keys().copied().collect();
         kinds.sort_unstable();
+        let versions = kinds
+            .iter()
+            .map(|kind| jobs.get(kind).map_or(1, |job| job.version))
+            .collect();
         let id = format!(
             "{}-{}-{:08x}",
             hostname(),
@@ -123,6 +130,7 @@ impl Worker {
             backend,
             states: Arc::new(states),
             kinds,
+            versions,
             schedules,
             clock,
             config,

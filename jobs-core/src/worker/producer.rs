@@ -68,6 +68,7 @@ impl Producer {
             let request = JobFetchParams {
                 queue: &queue.name,
                 kinds: &self.shared.kinds,
+                versions: &self.shared.versions,
                 limit,
                 worker_id: &self.shared.id,
                 lease: config.lease,

@@ -229,6 +229,7 @@ fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
             args: "{}".to_owned(),
             priority: job.priority,
             max_attempts: job.retry.max_attempts(),
+            version: job.version,
         },
     }
 }
@@ -240,6 +241,7 @@ fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
         args: job.args.clone(),
         priority: job.priority,
         max_attempts: job.max_attempts,
+        version: job.version,
         scheduled_at: Some(tick),
         unique_key: None,
     }

@@ -143,10 +143,13 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
             _ => None,
         });
     let run = runner(model, ident, kind);
+    let version = Literal::u32_unsuffixed(options.version);
+    let (upgrade_fn, upgrade) = upgrade(options);
     quote! {
         #[doc(hidden)]
         pub const fn definition() -> &'static ::jobs_core::__private::JobDefinition {
             #run
+            #upgrade_fn
             static DEFINITION: ::jobs_core::__private::JobDefinition =
                 ::jobs_core::__private::JobDefinition {
                     name: #kind,
@@ -157,11 +160,37 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
                     timeout: #timeout,
                     unique: #unique,
                     states: &[#(#states),*],
+                    version: #version,
+                    upgrade: #upgrade,
                     run: __run,
                 };
             &DEFINITION
         }
     }
+}
+
+/// `__upgrade`, wrapping the user's `upgrade` function, and the
+/// definition's field. The call sits on the user's path, so a function of
+/// another signature is a type error there.
+fn upgrade(options: &JobOptions) -> (TokenStream, TokenStream) {
+    let Some(path) = &options.upgrade else {
+        return (TokenStream::new(), quote!(::core::option::Option::None));
+    };
+    let call = quote_spanned! {path.span()=>
+        ::jobs_core::__private::upgrade_with(#path, from, args)
+    };
+    let wrapper = quote! {
+        fn __upgrade(
+            from: u32,
+            args: ::jobs_core::__private::serde_json::Value,
+        ) -> ::core::result::Result<
+            ::jobs_core::__private::serde_json::Value,
+            ::jobs_core::__private::String,
+        > {
+            #call
+        }
+    };
+    (wrapper, quote!(::core::option::Option::Some(__upgrade)))
 }
 
 /// `__run`: decodes the arguments, gathers the injected values, calls the

@@ -38,7 +38,9 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
     };
     for entry in &input.entries {
         match entry.key {
-            Some(key @ (Key::Unique | Key::Name)) => does_not_apply(cx, entry, key),
+            Some(key @ (Key::Unique | Key::Name | Key::Version | Key::Upgrade)) => {
+                does_not_apply(cx, entry, key)
+            }
             Some(Key::Cron) => keys.cron.set_with(cx, entry, read_cron),
             Some(Key::Id) => keys.id.set_with(cx, entry, read_id),
             Some(Key::Tz) => keys.tz.set_with(cx, entry, read_tz),
@@ -83,6 +85,9 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
 fn does_not_apply(cx: &Ctxt, entry: &Entry, key: Key) {
     let why = match key {
         Key::Unique => "each tick already enqueues exactly one run, however many workers run",
+        Key::Version | Key::Upgrade => {
+            "a recurring job takes no arguments, so there are none to version or upgrade"
+        }
         _ => "the kind name of a recurring job is its function's name; `id` names the schedule",
     };
     cx.error_spanned_by(

@@ -38,6 +38,7 @@ fn job(kind: &'static str) -> NewJob {
         args: "{}".to_owned(),
         priority: 0,
         max_attempts: 3,
+        version: 1,
         scheduled_at: None,
         unique_key: None,
     }
@@ -47,6 +48,7 @@ fn request<'a>(kinds: &'a [&'static str], limit: usize) -> JobFetchParams<'a> {
     JobFetchParams {
         queue: "default",
         kinds,
+        versions: &[],
         limit,
         worker_id: "test-worker",
         lease: LEASE,

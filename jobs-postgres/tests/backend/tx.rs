@@ -16,6 +16,8 @@ static WELCOME: JobDefinition = JobDefinition {
     timeout: None,
     unique: false,
     states: &[],
+    version: 1,
+    upgrade: None,
     run: no_op,
 };
 
@@ -28,6 +30,8 @@ pub(crate) static UNIQUE: JobDefinition = JobDefinition {
     timeout: None,
     unique: true,
     states: &[],
+    version: 1,
+    upgrade: None,
     run: no_op,
 };
 

@@ -592,6 +592,7 @@ async fn a_busy_client_s_first_statements_after_a_restart_succeed() {
     let request = || JobFetchParams {
         queue: "default",
         kinds: &kinds,
+        versions: &[],
         limit: 1,
         worker_id: "restart-test",
         lease: Duration::from_secs(60),
@@ -636,6 +637,7 @@ async fn a_busy_client_s_first_statements_after_a_restart_succeed() {
             let request = JobFetchParams {
                 queue: "default",
                 kinds: &kinds,
+                versions: &[],
                 limit: 1,
                 worker_id: "restart-test",
                 lease: Duration::from_secs(60),

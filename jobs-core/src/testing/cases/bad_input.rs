@@ -18,6 +18,7 @@ fn raw_job(kind: &'static str, args: &str) -> NewJob {
         args: args.to_owned(),
         priority: 0,
         max_attempts: 3,
+        version: 1,
         scheduled_at: None,
         unique_key: None,
     }

@@ -24,6 +24,7 @@ async fn store_foreign_schedule(env: &Env) {
             args: r#"{"label":"tick"}"#.into(),
             priority: 0,
             max_attempts: 1,
+            version: 1,
         },
     };
     let params = ScheduleUpsertParams {

@@ -26,6 +26,7 @@ async fn claim_and_vanish(env: &Env, kind: &'static str, lease: Duration) -> Vec
     let params = JobFetchParams {
         queue: "default",
         kinds: &kinds,
+        versions: &[],
         limit: 100,
         worker_id: "vanished-worker",
         lease,
@@ -186,6 +187,7 @@ pub async fn a_released_job_keeps_its_place_in_the_queue(env: Env) {
     let fetch = |limit| JobFetchParams {
         queue: "default",
         kinds: &kinds,
+        versions: &[],
         limit,
         worker_id: "w",
         lease: Duration::from_secs(30),

@@ -14,6 +14,7 @@ mod retries;
 mod shutdown;
 mod steering;
 mod storage;
+mod versions;
 
 pub use self::admin::*;
 pub use self::bad_input::*;
@@ -26,3 +27,4 @@ pub use self::retries::*;
 pub use self::shutdown::*;
 pub use self::steering::*;
 pub use self::storage::*;
+pub use self::versions::*;

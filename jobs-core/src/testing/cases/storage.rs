@@ -24,6 +24,7 @@ fn job(max_attempts: u32) -> NewJob {
         args: "{}".to_owned(),
         priority: 0,
         max_attempts,
+        version: 1,
         scheduled_at: None,
         unique_key: None,
     }
@@ -41,6 +42,7 @@ async fn claim(env: &Env, limit: usize) -> Vec<RunningAttempt> {
     let params = JobFetchParams {
         queue: "default",
         kinds: &[KIND],
+        versions: &[],
         limit,
         worker_id: "conformance",
         lease: Duration::from_secs(30),
@@ -191,6 +193,7 @@ fn spec(cron: &str) -> ScheduleSpec {
             args: "{}".into(),
             priority: 0,
             max_attempts: 3,
+            version: 1,
         },
     }
 }

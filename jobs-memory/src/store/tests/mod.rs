@@ -34,6 +34,7 @@ fn job(kind: &str) -> NewJob {
         args: r#"{"n":1}"#.into(),
         priority: 0,
         max_attempts: 3,
+        version: 1,
         scheduled_at: None,
         unique_key: None,
     }
@@ -71,6 +72,7 @@ fn fetch_from(
     let request = JobFetchParams {
         queue,
         kinds,
+        versions: &[],
         limit,
         worker_id: "test",
         lease: LEASE,
@@ -141,6 +143,7 @@ pub(crate) fn spec(id: &str, cron: &str) -> ScheduleSpec {
             args: "{}".into(),
             priority: 0,
             max_attempts: 4,
+            version: 1,
         },
     }
 }
