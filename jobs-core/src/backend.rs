@@ -121,10 +121,11 @@ use chrono::{DateTime, Utc};
 
 pub use self::params::{
     ExpiredJob, FetchedBatch, FetchedJob, InsertMode, JobCompleteManyParams, JobExpiredListParams,
-    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams,
-    JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
-    NewJob, ProgressReport, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
+    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
+    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleSpec,
+    ScheduleUpsertParams, ScheduledJob, StoredSchedule,
 };
 use crate::wake::Wakeup;
 use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};

@@ -201,6 +201,9 @@ impl JobBuilder {
             version: definition.version,
             scheduled_at: self.run_at.map(|when| when.resolve(Utc::now())),
             unique_key,
+            parents: Vec::new(),
+            batch: None,
+            concurrency_key: None,
         })
     }
 }

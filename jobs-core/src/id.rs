@@ -51,3 +51,42 @@ impl From<JobId> for i64 {
         id.0
     }
 }
+
+/// The identifier of a batch of jobs ([`Batch`](crate::Batch)), given by
+/// the backend that stored it.
+///
+/// ```
+/// use jobs_core::BatchId;
+/// let id: BatchId = "7".parse().unwrap();
+/// assert_eq!(id.get(), 7);
+/// assert_eq!(id.to_string(), "7");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BatchId(i64);
+
+impl BatchId {
+    /// Wraps a raw id, as stored by a backend.
+    pub const fn new(raw: i64) -> Self {
+        Self(raw)
+    }
+
+    /// The raw id.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for BatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for BatchId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self)
+    }
+}

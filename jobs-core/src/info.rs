@@ -139,6 +139,9 @@ impl JobFilter {
 /// Job counts of one queue, by state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueCounts {
+    /// Jobs waiting for their parents to finish.
+    #[serde(default)]
+    pub awaiting: u64,
     /// Jobs waiting for their scheduled time.
     pub scheduled: u64,
     /// Jobs ready to run.
@@ -162,6 +165,7 @@ impl QueueCounts {
     /// The count of one state.
     pub fn get(&self, state: JobState) -> u64 {
         match state {
+            JobState::Awaiting => self.awaiting,
             JobState::Scheduled => self.scheduled,
             JobState::Available => self.available,
             JobState::Running => self.running,
@@ -175,6 +179,7 @@ impl QueueCounts {
     /// A mutable handle on one state's count.
     pub fn get_mut(&mut self, state: JobState) -> &mut u64 {
         match state {
+            JobState::Awaiting => &mut self.awaiting,
             JobState::Scheduled => &mut self.scheduled,
             JobState::Available => &mut self.available,
             JobState::Running => &mut self.running,
@@ -187,7 +192,7 @@ impl QueueCounts {
 
     /// Jobs not finished yet.
     pub fn pending(&self) -> u64 {
-        self.scheduled + self.available + self.running + self.retryable
+        self.awaiting + self.scheduled + self.available + self.running + self.retryable
     }
 }
 
@@ -209,6 +214,7 @@ pub struct Counts {
 }
 
 static ZERO: QueueCounts = QueueCounts {
+    awaiting: 0,
     scheduled: 0,
     available: 0,
     running: 0,

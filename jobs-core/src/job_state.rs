@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 /// Where a job is in its life cycle.
 ///
 /// ```text
-///  enqueue ──► Scheduled ──(time comes)──► Available ──(fetched)──► Running ──► Completed
+///  enqueue ──► (Awaiting: parents unfinished) ──►
+///          ──► Scheduled ──(time comes)──► Available ──(fetched)──► Running ──► Completed
 ///                                              ▲                      │
 ///                                              └──── Retryable ◄──────┤ (failed, attempts left)
 ///                                                                     ├──► Dead      (attempts spent, permanent error)
@@ -20,6 +21,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Waiting for its parents (`.after(id)`, `.after_finished(id)`, a
+    /// batch's callbacks) to finish.
+    Awaiting,
     /// Waiting for its scheduled time.
     Scheduled,
     /// Ready to run; waiting for a free worker slot.
@@ -39,7 +43,8 @@ pub enum JobState {
 
 impl JobState {
     /// Every state, in life-cycle order.
-    pub const ALL: [JobState; 7] = [
+    pub const ALL: [JobState; 8] = [
+        JobState::Awaiting,
         JobState::Scheduled,
         JobState::Available,
         JobState::Running,
@@ -60,6 +65,7 @@ impl JobState {
     /// The lower-case name used in storage and logs (`"available"`).
     pub const fn as_str(self) -> &'static str {
         match self {
+            JobState::Awaiting => "awaiting",
             JobState::Scheduled => "scheduled",
             JobState::Available => "available",
             JobState::Running => "running",
@@ -80,7 +86,7 @@ impl fmt::Display for JobState {
 /// The error of parsing an unknown state name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown job state `{0}`: expected one of scheduled, available, running, retryable, completed, dead, cancelled"
+    "unknown job state `{0}`: expected one of awaiting, scheduled, available, running, retryable, completed, dead, cancelled"
 )]
 pub struct UnknownJobState(pub String);
 

@@ -45,6 +45,9 @@
 //!     version: 1,
 //!     scheduled_at: None,
 //!     unique_key: None,
+//!     parents: Vec::new(),
+//!     batch: None,
+//!     concurrency_key: None,
 //! };
 //! let ids = backend
 //!     .job_insert_many(JobInsertManyParams { jobs: vec![job], mode: InsertMode::Wait })

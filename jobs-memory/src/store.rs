@@ -388,6 +388,8 @@ impl Store {
             }
             // their retention entries are handled where they stop being finished
             JobState::Completed | JobState::Dead | JobState::Cancelled => {}
+            // in no index until its parents let it go
+            JobState::Awaiting => {}
         }
         decrement(&mut index.counts, job.state);
     }
@@ -427,6 +429,7 @@ impl Store {
             JobState::Running => {
                 self.running.insert(job.id);
             }
+            JobState::Awaiting => {}
             JobState::Completed | JobState::Dead | JobState::Cancelled => {
                 self.retention
                     .push(job.state, job.finished_at().unwrap_or(now), job.id);

@@ -26,6 +26,9 @@ fn job(kind: &str) -> NewJob {
         version: 1,
         scheduled_at: None,
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
     }
 }
 

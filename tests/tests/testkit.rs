@@ -344,6 +344,9 @@ async fn enqueued_names_a_job_whose_arguments_no_longer_decode() -> anyhow::Resu
         max_attempts: 1,
         scheduled_at: None,
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
         version: 1,
     };
     let ids = client

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::cron::Misfire;
-use crate::{AttemptError, JobId, JobState};
+use crate::{AttemptError, BatchId, JobId, JobState};
 
 /// A job to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +33,34 @@ pub struct NewJob {
     /// For unique jobs: while an unfinished job of the same kind has the same
     /// key, inserting returns that job's id and stores nothing.
     pub unique_key: Option<String>,
+    /// The jobs it waits for (`.after(id)`, `.after_finished(id)`): while
+    /// one of them has not met its condition the job is `Awaiting`. Empty
+    /// for almost every job.
+    pub parents: Vec<JobParent>,
+    /// The batch it belongs to; set by the backend's batch insert.
+    pub batch: Option<BatchId>,
+    /// For a kind with `concurrency_key`: the value of that argument, as
+    /// JSON text; the concurrency limit holds per value.
+    pub concurrency_key: Option<String>,
+}
+
+/// What a waiting job needs of one parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParentCondition {
+    /// The parent must end `Completed` (`.after(id)`); if it ends `Dead` or
+    /// `Cancelled`, or is deleted, the child is cancelled.
+    Completed,
+    /// The parent must finish, whatever the outcome (`.after_finished(id)`).
+    Finished,
+}
+
+/// One parent of a waiting job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobParent {
+    /// The parent's id.
+    pub id: JobId,
+    /// What the child needs of it.
+    pub condition: ParentCondition,
 }
 
 /// Whether an insert into a full backend waits or fails.

@@ -46,7 +46,7 @@ impl DrainReport {
             JobState::Cancelled => &mut self.cancelled,
             JobState::Scheduled => &mut self.snoozed,
             // given back unrun: not an attempt
-            JobState::Available | JobState::Running => return,
+            JobState::Available | JobState::Running | JobState::Awaiting => return,
         };
         *counter += 1;
     }

@@ -244,6 +244,9 @@ fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
         version: job.version,
         scheduled_at: Some(tick),
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
     }
 }
 

@@ -84,7 +84,9 @@ impl Store {
         };
         match job.state {
             JobState::Dead | JobState::Cancelled | JobState::Retryable | JobState::Scheduled => {}
-            JobState::Available | JobState::Running | JobState::Completed => return false,
+            JobState::Available | JobState::Running | JobState::Completed | JobState::Awaiting => {
+                return false;
+            }
         }
         let key = job.unique_key().filter(|_| job.state.is_finished());
         if let Some(key) = key {

@@ -21,6 +21,9 @@ fn raw_job(kind: &'static str, args: &str) -> NewJob {
         version: 1,
         scheduled_at: None,
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
     }
 }
 

@@ -27,6 +27,9 @@ fn job(max_attempts: u32) -> NewJob {
         version: 1,
         scheduled_at: None,
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
     }
 }
 

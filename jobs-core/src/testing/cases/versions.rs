@@ -21,6 +21,9 @@ fn stored(version: u32, args: &str, priority: i16) -> NewJob {
         version,
         scheduled_at: None,
         unique_key: None,
+        parents: Vec::new(),
+        batch: None,
+        concurrency_key: None,
     }
 }
 

@@ -47,6 +47,7 @@ impl Store {
                     running.insert(job.id);
                     assert!(job.lease_until().is_some(), "job {} has no lease", job.id);
                 }
+                JobState::Awaiting => {}
                 JobState::Completed | JobState::Dead | JobState::Cancelled => {
                     assert!(
                         job.finished_at().is_some(),
