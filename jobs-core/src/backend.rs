@@ -84,6 +84,23 @@
 //!   run reported; counts carry, per queue, the due time of the oldest
 //!   available job (the queue's lag). Lists are ordered by id and paged by
 //!   the filter's `offset` and `limit`.
+//! - **Parents** (SPEC §10; the rules are in [`judge_parents`] and
+//!   [`ParentEnd`]): an insert judges each new job's
+//!   [`parents`](NewJob::parents) in the same atomic step, against their
+//!   states at that moment; a parent id that names no job fails the whole
+//!   insert with `EnqueueError::UnknownParent`. A waiting job is
+//!   `Awaiting`: never claimed, counted apart, holding its unique key.
+//!   Whatever ends a job (an outcome, a rescue, `job_cancel`,
+//!   `job_delete`) resolves, in the same atomic step, the children
+//!   waiting on it: each learns the [`ParentEnd`], a broken condition
+//!   cancels the child with [`broken_error`] and in turn resolves the
+//!   child's own children (the cascade), and a child with no parent left
+//!   to wait for becomes `Available` (or `Scheduled` while its time is to
+//!   come) and wakes its queue. A job keeps the ids of all its parents,
+//!   in order, for [`JobInfo::parents`].
+//! - **Batches** ([`batch_insert`](Backend::batch_insert)): as its doc
+//!   says; [`JobFilter::batch`] lists a batch's own jobs, and
+//!   [`batch_get`](Backend::batch_get) counts them.
 //! - **Unique keys**: a unique job holds its `(kind, key)` from insert until
 //!   it finishes (or is deleted); a retried finished job takes it again, and
 //!   the retry is refused if another unfinished job holds it meanwhile.
@@ -113,6 +130,7 @@
 //! where that shows.
 
 mod params;
+mod parents;
 
 use std::time::Duration;
 
@@ -120,15 +138,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use self::params::{
-    ExpiredJob, FetchedBatch, FetchedJob, InsertMode, JobCompleteManyParams, JobExpiredListParams,
-    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
-    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
-    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
-    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleSpec,
-    ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+    BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, FetchedJob, InsertMode,
+    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams,
+    JobIdParams, JobInsertManyParams, JobParent, JobProgressManyParams, JobPruneParams,
+    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams, NewJob,
+    ParentCondition, ProgressReport, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+};
+pub use self::parents::{
+    ParentEnd, ParentVerdict, broken_error, broken_message, dedup_parents, judge_parents,
 };
 use crate::wake::Wakeup;
-use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use crate::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 
 /// The latest time jobs-core hands a backend: the last second of the year
 /// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
@@ -239,7 +260,18 @@ pub trait Backend: Send + Sync + 'static {
     async fn job_cancel(&self, params: JobIdParams) -> Result<bool, BoxError>;
 
     /// Deletes a job that is not running. Returns whether it existed.
+    /// Its waiting children learn [`ParentEnd::Deleted`].
     async fn job_delete(&self, params: JobIdParams) -> Result<bool, BoxError>;
+
+    /// Stores a batch, all or nothing: a new batch id, its jobs with that
+    /// id, then `on_success` waiting on every one of them with
+    /// `Completed` and `on_complete` with `Finished` (in addition to
+    /// parents of their own).
+    async fn batch_insert(&self, params: BatchInsertParams) -> Result<InsertedBatch, EnqueueError>;
+
+    /// A batch's jobs counted by state ([`BatchInfo::count`]), or `None` if
+    /// no such batch is stored.
+    async fn batch_get(&self, params: BatchIdParams) -> Result<Option<BatchInfo>, BoxError>;
 
     /// Stores a declared schedule and vouches for it for `declared_for`. A
     /// new id starts at `next_run_at`; a known id whose cron or zone

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::{EARLIEST, InsertMode, LATEST, NewJob, after};
+use crate::backend::{
+    EARLIEST, InsertMode, JobParent, LATEST, NewJob, ParentCondition, after, dedup_parents,
+};
 use crate::queue_name::is_valid_queue_name;
 use crate::registry::JobDefinition;
 use crate::{Client, EnqueueError, JobId};
@@ -76,6 +78,7 @@ pub struct JobBuilder {
     run_at: Option<RunAt>,
     unique_key: Option<String>,
     retries: Option<u32>,
+    parents: Vec<JobParent>,
 }
 
 impl JobBuilder {
@@ -93,6 +96,7 @@ impl JobBuilder {
             run_at: None,
             unique_key: None,
             retries: None,
+            parents: Vec::new(),
         }
     }
 
@@ -145,6 +149,52 @@ impl JobBuilder {
         self
     }
 
+    /// Runs only once job `parent` is `Completed` (Hangfire's
+    /// `ContinueJobWith`). Until then the job is `Awaiting`; if `parent`
+    /// ends `Dead` or `Cancelled`, or is deleted, this job is `Cancelled`
+    /// with an error naming it, and so are the jobs waiting on this one.
+    /// Call it again to wait on more parents. A parent that already
+    /// finished is judged at enqueue; an id that names no stored job fails
+    /// the enqueue with [`EnqueueError::UnknownParent`].
+    ///
+    /// ```rust,standalone_crate
+    /// use jobs_core::{job, Client, JobState};
+    /// use jobs_memory::MemoryBackend;
+    ///
+    /// #[job]
+    /// async fn charge_card(order_id: i64) {}
+    /// #[job]
+    /// async fn send_receipt(order_id: i64) {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::new(MemoryBackend::new());
+    /// let charge = charge_card::enqueue(&client, 7).await?;
+    /// let receipt = send_receipt::with(7).after(charge).enqueue(&client).await?;
+    /// let info = client.job(receipt).await?.expect("stored");
+    /// assert_eq!(info.state, JobState::Awaiting);
+    /// assert_eq!(info.parents, [charge]);
+    /// # Ok(()) }
+    /// ```
+    pub fn after(mut self, parent: JobId) -> Self {
+        self.parents.push(JobParent {
+            id: parent,
+            condition: ParentCondition::Completed,
+        });
+        self
+    }
+
+    /// Runs only once job `parent` has finished, whatever the outcome
+    /// (`Completed`, `Dead`, `Cancelled`, or deleted). See
+    /// [`after`](Self::after).
+    pub fn after_finished(mut self, parent: JobId) -> Self {
+        self.parents.push(JobParent {
+            id: parent,
+            condition: ParentCondition::Finished,
+        });
+        self
+    }
+
     /// Stores the job, waiting for room if the backend is full.
     pub async fn enqueue(self, client: &Client) -> Result<JobId, EnqueueError> {
         client.enqueue(self).await
@@ -188,6 +238,8 @@ impl JobBuilder {
             None if definition.unique => Some(args.clone()),
             None => None,
         };
+        let mut parents = self.parents;
+        dedup_parents(&mut parents);
         let max_attempts = match self.retries {
             Some(retries) => retries.saturating_add(1),
             None => definition.retry.max_attempts(),
@@ -201,7 +253,7 @@ impl JobBuilder {
             version: definition.version,
             scheduled_at: self.run_at.map(|when| when.resolve(Utc::now())),
             unique_key,
-            parents: Vec::new(),
+            parents,
             batch: None,
             concurrency_key: None,
         })

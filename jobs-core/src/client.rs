@@ -3,8 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::backend::{Backend, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams};
+use crate::backend::{
+    Backend, BatchIdParams, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams,
+};
+use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
+use crate::id::BatchId;
 use crate::worker::metrics::names;
 use crate::{
     Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, JobState, Result, ScheduleInfo,
@@ -62,6 +66,11 @@ impl Client {
         self
     }
 
+    /// The limit on a job's encoded arguments.
+    pub(crate) fn max_payload_limit(&self) -> usize {
+        self.max_payload
+    }
+
     /// The backend this client talks to.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
@@ -117,6 +126,15 @@ impl Client {
             metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
         }
         Ok(ids)
+    }
+
+    /// Where a batch stands: its jobs counted by outcome, and when it
+    /// finished. `None` if no such batch is stored.
+    pub async fn batch(&self, id: BatchId) -> Result<Option<BatchInfo>> {
+        self.backend
+            .batch_get(BatchIdParams { id })
+            .await
+            .map_err(Error::backend)
     }
 
     /// One job, or `None` if there is no such job (never stored, deleted, or

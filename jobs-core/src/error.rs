@@ -208,6 +208,12 @@ pub enum EnqueueError {
         /// The serializer's error.
         source: serde_json::Error,
     },
+    /// `.after(id)` or `.after_finished(id)` names a job that is not stored
+    /// (never enqueued, deleted, or pruned after its retention period).
+    #[error(
+        "job {0}, named as a parent with `.after(..)` or `.after_finished(..)`, does not exist"
+    )]
+    UnknownParent(JobId),
     /// The backend failed to store the job.
     #[error("the backend failed to store the job: {0}")]
     Backend(#[source] BoxError),

@@ -6,7 +6,7 @@ use std::ops::Index;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{JobId, JobState};
+use crate::{BatchId, JobId, JobState};
 
 /// One failed attempt, kept in a job's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +56,14 @@ pub struct JobInfo {
     /// The last progress a run reported with `JobContext::set_progress`
     /// (0.0 to 1.0), written at the worker's heartbeats.
     pub progress: Option<f32>,
+    /// The jobs it waits for (`.after(id)`, `.after_finished(id)`, or every
+    /// job of a batch for its `on_success` and `on_complete`), in the order
+    /// given.
+    #[serde(default)]
+    pub parents: Vec<JobId>,
+    /// The batch it belongs to.
+    #[serde(default)]
+    pub batch: Option<BatchId>,
 }
 
 /// Which jobs [`Client::list`](crate::Client::list) returns.
@@ -74,6 +82,8 @@ pub struct JobFilter {
     pub queue: Option<String>,
     /// Only jobs of this kind.
     pub kind: Option<String>,
+    /// Only the jobs of this batch.
+    pub batch: Option<BatchId>,
     /// At most this many jobs (default 100).
     pub limit: usize,
     /// Skip this many matching jobs first (paging).
@@ -86,6 +96,7 @@ impl Default for JobFilter {
             state: None,
             queue: None,
             kind: None,
+            batch: None,
             limit: 100,
             offset: 0,
         }
@@ -113,6 +124,13 @@ impl JobFilter {
     /// Only jobs of `kind` (for example `send_welcome_email::NAME`).
     pub fn kind(mut self, kind: impl Into<String>) -> Self {
         self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only the jobs of batch `batch` (not its `on_success` and
+    /// `on_complete` jobs).
+    pub fn batch(mut self, batch: BatchId) -> Self {
+        self.batch = Some(batch);
         self
     }
 

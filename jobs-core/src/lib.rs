@@ -126,6 +126,7 @@
 extern crate self as jobs_core;
 
 pub mod backend;
+mod batch;
 mod builder;
 mod client;
 mod clock;
@@ -152,6 +153,7 @@ pub mod testing;
 pub mod __private;
 
 pub use crate::backend::Backend;
+pub use crate::batch::{Batch, BatchInfo};
 pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::client::{Client, DEFAULT_MAX_PAYLOAD};
 pub use crate::clock::{Clock, ManualClock, SystemClock};

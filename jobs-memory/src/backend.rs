@@ -10,14 +10,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    ExpiredJob, FetchedBatch, InsertMode, JobCompleteManyParams, JobExpiredListParams,
-    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams,
-    JobPruneParams, JobRescueManyParams, LeaderElectParams, LeaderResignParams,
-    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
-    StoredSchedule, after,
+    BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertMode, InsertedBatch,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
+    JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams,
+    LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
-use jobs_core::{Backend, BoxError, Clock, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use jobs_core::{
+    Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, JobFilter, JobId, JobInfo,
+};
 use tokio::sync::Notify;
 
 use crate::config::{Config, DEFAULT_CAPACITY};
@@ -148,6 +150,42 @@ impl fmt::Debug for MemoryBackend {
     }
 }
 
+impl MemoryBackend {
+    /// Runs a bounded insert, waiting for room while the store is full in
+    /// [`InsertMode::Wait`].
+    async fn insert_with_room<T, R>(
+        &self,
+        mut input: T,
+        mode: InsertMode,
+        insert: impl Fn(&mut Store, T, DateTime<Utc>, Room) -> Result<R, (T, Rejected)>,
+    ) -> Result<R, EnqueueError> {
+        loop {
+            // Registered before looking, so room freed between the look and
+            // the wait still wakes this insert.
+            let mut room = pin!(self.shared.room.notified());
+            room.as_mut().enable();
+            let (result, capacity) = self.with_store(|store, now| {
+                let result = insert(store, input, now, Room::Bounded);
+                if matches!(result, Err((_, Rejected::Full))) && mode == InsertMode::Wait {
+                    store.want_room();
+                }
+                (result, store.config.capacity)
+            });
+            match result {
+                Ok(stored) => return Ok(stored),
+                Err((back, Rejected::Full)) if mode == InsertMode::Wait => {
+                    input = back;
+                    room.await;
+                }
+                Err((_, Rejected::UnknownParent(parent))) => {
+                    return Err(EnqueueError::UnknownParent(parent));
+                }
+                Err(_) => return Err(EnqueueError::QueueFull { capacity }),
+            }
+        }
+    }
+}
+
 fn to_infos(views: Vec<JobView>) -> Vec<JobInfo> {
     views.into_iter().map(JobView::into_info).collect()
 }
@@ -158,31 +196,14 @@ impl Backend for MemoryBackend {
         &self,
         params: JobInsertManyParams,
     ) -> Result<Vec<JobId>, EnqueueError> {
-        let JobInsertManyParams { mut jobs, mode } = params;
+        let JobInsertManyParams { jobs, mode } = params;
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        loop {
-            // Registered before looking, so room freed between the look and
-            // the wait still wakes this insert.
-            let mut room = pin!(self.shared.room.notified());
-            room.as_mut().enable();
-            let (result, capacity) = self.with_store(|store, now| {
-                let result = store.insert_many(jobs, now, Room::Bounded);
-                if matches!(result, Err((_, Rejected::Full))) && mode == InsertMode::Wait {
-                    store.want_room();
-                }
-                (result, store.config.capacity)
-            });
-            match result {
-                Ok(ids) => return Ok(ids),
-                Err((back, Rejected::Full)) if mode == InsertMode::Wait => {
-                    jobs = back;
-                    room.await;
-                }
-                Err(_) => return Err(EnqueueError::QueueFull { capacity }),
-            }
-        }
+        self.insert_with_room(jobs, mode, |store, jobs, now, room| {
+            store.insert_many(jobs, now, room)
+        })
+        .await
     }
 
     async fn job_fetch(&self, params: JobFetchParams<'_>) -> Result<FetchedBatch, BoxError> {
@@ -246,7 +267,19 @@ impl Backend for MemoryBackend {
     }
 
     async fn job_delete(&self, params: JobIdParams) -> Result<bool, BoxError> {
-        Ok(self.with_store(|store, _now| store.delete(params.id)))
+        Ok(self.with_store(|store, now| store.delete(params.id, now)))
+    }
+
+    async fn batch_insert(&self, params: BatchInsertParams) -> Result<InsertedBatch, EnqueueError> {
+        let mode = params.mode;
+        self.insert_with_room(params, mode, |store, params, now, room| {
+            store.insert_batch(params, now, room)
+        })
+        .await
+    }
+
+    async fn batch_get(&self, params: BatchIdParams) -> Result<Option<BatchInfo>, BoxError> {
+        Ok(self.with_store(|store, now| store.batch(params.id, now)))
     }
 
     async fn schedule_upsert(

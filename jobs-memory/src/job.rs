@@ -4,7 +4,7 @@
 //! an optional box.
 
 use chrono::{DateTime, Utc};
-use jobs_core::{AttemptError, JobState};
+use jobs_core::{AttemptError, BatchId, JobId, JobState};
 
 use crate::names::NameId;
 
@@ -40,6 +40,8 @@ struct Extra {
     unique_key: Option<Box<str>>,
     errors: Vec<AttemptError>,
     progress: Option<f32>,
+    parents: Box<[JobId]>,
+    batch: Option<BatchId>,
 }
 
 /// The fields of a new job, before it is placed in a state.
@@ -55,6 +57,9 @@ pub(crate) struct JobSeed {
     pub(crate) queue: NameId,
     pub(crate) priority: i16,
     pub(crate) unique_key: Option<Box<str>>,
+    /// Every parent's id, in order (empty for almost every job).
+    pub(crate) parents: Box<[JobId]>,
+    pub(crate) batch: Option<BatchId>,
 }
 
 impl Job {
@@ -67,12 +72,15 @@ impl Job {
             scheduled_at: seed.scheduled_at,
             attempted_at: None,
             until: None,
-            extra: seed.unique_key.map(|key| {
-                Box::new(Extra {
-                    unique_key: Some(key),
-                    ..Extra::default()
-                })
-            }),
+            extra: (seed.unique_key.is_some() || !seed.parents.is_empty() || seed.batch.is_some())
+                .then(|| {
+                    Box::new(Extra {
+                        unique_key: seed.unique_key,
+                        parents: seed.parents,
+                        batch: seed.batch,
+                        ..Extra::default()
+                    })
+                }),
             attempt: 0,
             max_attempts: seed.max_attempts,
             version: seed.version,
@@ -104,6 +112,16 @@ impl Job {
     /// The uniqueness key, for unique jobs.
     pub(crate) fn unique_key(&self) -> Option<&str> {
         self.extra.as_ref()?.unique_key.as_deref()
+    }
+
+    /// Its parents' ids, in the order given.
+    pub(crate) fn parents(&self) -> &[JobId] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.parents)
+    }
+
+    /// The batch it belongs to.
+    pub(crate) fn batch(&self) -> Option<BatchId> {
+        self.extra.as_ref()?.batch
     }
 
     /// Every failed attempt, oldest first.
@@ -164,6 +182,8 @@ mod tests {
             queue: 0,
             priority: 0,
             unique_key: None,
+            parents: Box::default(),
+            batch: None,
         };
         let mut job = Job::new(seed, JobState::Available);
         job.set_until(Some(now));

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    FetchedBatch, FetchedJob, JobFetchParams, JobTransition, NewJob, ProgressReport,
-    RunningAttempt, after,
+    FetchedBatch, FetchedJob, JobFetchParams, JobTransition, NewJob, ParentEnd, ParentVerdict,
+    ProgressReport, RunningAttempt, after, broken_error, judge_parents,
 };
 use jobs_core::{JobId, JobState, QueueCounts};
 
@@ -34,6 +34,9 @@ use crate::ready::QueueIndex;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
 use crate::table::{JobTable, Slot};
+
+use self::batches::Batches;
+use self::parents::Waits;
 
 /// Whether an insert respects the capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +54,8 @@ pub(crate) enum Rejected {
     Full,
     /// Never: the batch holds more new jobs than the capacity.
     TooLarge,
+    /// Never: a job names a parent that is not stored.
+    UnknownParent(JobId),
 }
 
 /// What an operation asks the backend to do once the lock is released.
@@ -75,6 +80,8 @@ pub(crate) struct Store {
     running: BTreeSet<i64>,
     retention: Retention,
     schedules: Schedules,
+    waits: Waits,
+    batches: Batches,
     unfinished: usize,
     next_id: i64,
     /// The leader's id and term.
@@ -97,6 +104,8 @@ impl Store {
             running: BTreeSet::new(),
             retention: Retention::default(),
             schedules: Schedules::default(),
+            waits: Waits::default(),
+            batches: Batches::default(),
             unfinished: 0,
             next_id: 1,
             leader: None,
@@ -140,19 +149,45 @@ impl Store {
         now: DateTime<Utc>,
         room: Room,
     ) -> Result<Vec<JobId>, (Vec<NewJob>, Rejected)> {
-        if room == Room::Bounded {
-            let needed = self.new_jobs_in(&jobs);
-            if needed > self.config.capacity {
-                return Err((jobs, Rejected::TooLarge));
-            }
-            if self.unfinished + needed > self.config.capacity {
-                return Err((jobs, Rejected::Full));
-            }
+        if let Err(rejected) = self.check_insert(&jobs, 0, room) {
+            return Err((jobs, rejected));
         }
-        Ok(jobs
+        let with_parents = jobs.iter().any(|job| !job.parents.is_empty());
+        let ids = jobs
             .into_iter()
             .map(|job| JobId::new(self.insert_one(job, now)))
-            .collect())
+            .collect();
+        if with_parents {
+            // a job whose parent already failed is stored finished
+            self.prune_over_limit();
+        }
+        Ok(ids)
+    }
+
+    /// Whether `jobs` (and `more` jobs besides) may be stored: every parent
+    /// they name exists, and, for a bounded insert, they fit.
+    fn check_insert(&self, jobs: &[NewJob], more: usize, room: Room) -> Result<(), Rejected> {
+        if let Some(parent) = self.unknown_parent(jobs) {
+            return Err(Rejected::UnknownParent(parent));
+        }
+        if room == Room::Bounded {
+            let needed = self.new_jobs_in(jobs) + more;
+            if needed > self.config.capacity {
+                return Err(Rejected::TooLarge);
+            }
+            if self.unfinished + needed > self.config.capacity {
+                return Err(Rejected::Full);
+            }
+        }
+        Ok(())
+    }
+
+    /// The first parent `jobs` name that is not stored.
+    fn unknown_parent<'a>(&self, jobs: impl IntoIterator<Item = &'a NewJob>) -> Option<JobId> {
+        jobs.into_iter()
+            .flat_map(|job| &job.parents)
+            .find(|parent| self.jobs.get(parent.id.get()).is_none())
+            .map(|parent| parent.id)
     }
 
     /// How many of `jobs` an insert would store.
@@ -180,12 +215,31 @@ impl Store {
     fn insert_one(&mut self, job: NewJob, now: DateTime<Utc>) -> i64 {
         let kind = self.kinds.intern(&job.kind);
         let unique_key = job.unique_key.map(String::into_boxed_str);
-        if let Some(key) = &unique_key {
-            let holders = self.unique.entry(kind).or_default();
-            if let Some(&holder) = holders.get(key) {
-                return holder;
-            }
-            holders.insert(key.clone(), self.next_id);
+        if let Some(key) = &unique_key
+            && let Some(&holder) = self.unique.get(&kind).and_then(|holders| holders.get(key))
+        {
+            return holder;
+        }
+        let verdict = if job.parents.is_empty() {
+            ParentVerdict::Ready
+        } else {
+            // unknown parents were refused before anything was stored
+            judge_parents(&job.parents, |id| {
+                self.jobs.get(id.get()).map(|job| job.state)
+            })
+            .unwrap_or(ParentVerdict::Ready)
+        };
+        let broken = match verdict {
+            ParentVerdict::Broken { parent, end } => Some(broken_error(parent, end, 0, now)),
+            _ => None,
+        };
+        if let Some(key) = &unique_key
+            && broken.is_none()
+        {
+            self.unique
+                .entry(kind)
+                .or_default()
+                .insert(key.clone(), self.next_id);
         }
         let queue = self.queue_names.intern(&job.queue);
         if self.queues.len() < self.queue_names.len() {
@@ -206,11 +260,29 @@ impl Store {
                 queue,
                 priority: job.priority,
                 unique_key,
+                parents: job.parents.iter().map(|parent| parent.id).collect(),
+                batch: job.batch,
             },
-            // `link` makes it `Available` if its time has come
-            JobState::Scheduled,
+            match (&verdict, &broken) {
+                (_, Some(_)) => JobState::Cancelled,
+                (ParentVerdict::Waiting(_), None) => JobState::Awaiting,
+                // `link` makes it `Available` if its time has come
+                _ => JobState::Scheduled,
+            },
         ));
-        self.unfinished += 1;
+        match (verdict, broken) {
+            (_, Some(error)) => {
+                if let Some(job) = self.jobs.at_mut(slot) {
+                    job.push_error(error);
+                    job.set_until(Some(now));
+                }
+            }
+            (ParentVerdict::Waiting(parents), None) => {
+                self.unfinished += 1;
+                self.waits.wait(id, &parents);
+            }
+            _ => self.unfinished += 1,
+        }
         self.link(slot, now);
         // also for a future job: an idle fetch loop learns its new next due time
         self.wake(queue);
@@ -353,6 +425,7 @@ impl Store {
         };
         change(job);
         let after = job.state;
+        let id = job.id;
         match (before.is_finished(), after.is_finished()) {
             (false, true) => self.leave_unfinished(slot),
             (true, false) => {
@@ -362,6 +435,14 @@ impl Store {
             _ => {}
         }
         self.link(slot, now);
+        if !before.is_finished() && after.is_finished() {
+            let parents = match before {
+                JobState::Awaiting => self.jobs.at(slot).map(|job| job.parents().to_vec()),
+                _ => None,
+            };
+            let parents = parents.unwrap_or_default();
+            self.job_ended(id, before, &parents, ParentEnd::Finished(after), now);
+        }
     }
 
     /// Takes the job out of the index its state puts it in, and uncounts it.
@@ -529,7 +610,9 @@ fn decrement(counts: &mut QueueCounts, state: JobState) {
 }
 
 mod admin;
+mod batches;
 mod leader;
+mod parents;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -126,6 +126,8 @@ mod tests {
                 queue: 0,
                 priority: 0,
                 unique_key: None,
+                parents: Box::default(),
+                batch: None,
             },
             JobState::Available,
         )

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use jobs_core::{AttemptError, JobId, JobInfo, JobState};
+use jobs_core::{AttemptError, BatchId, JobId, JobInfo, JobState};
 use serde_json::Value;
 
 use crate::job::Job;
@@ -28,6 +28,8 @@ pub(crate) struct JobView {
     pub(crate) finished_at: Option<DateTime<Utc>>,
     pub(crate) unique_key: Option<Box<str>>,
     pub(crate) progress: Option<f32>,
+    pub(crate) parents: Vec<JobId>,
+    pub(crate) batch: Option<BatchId>,
 }
 
 impl JobView {
@@ -49,6 +51,8 @@ impl JobView {
             finished_at: job.finished_at(),
             unique_key: job.unique_key().map(Box::from),
             progress: job.progress(),
+            parents: job.parents().to_vec(),
+            batch: job.batch(),
         }
     }
 
@@ -73,6 +77,8 @@ impl JobView {
             finished_at: self.finished_at,
             unique_key: self.unique_key.map(String::from),
             progress: self.progress,
+            parents: self.parents,
+            batch: self.batch,
         }
     }
 }
@@ -106,6 +112,8 @@ mod tests {
             finished_at: None,
             unique_key: Some("img-7".into()),
             progress: Some(0.5),
+            parents: vec![JobId::new(3), JobId::new(5)],
+            batch: Some(BatchId::new(2)),
         }
     }
 
@@ -127,6 +135,8 @@ mod tests {
         assert_eq!(info.attempted_at, view.attempted_at);
         assert_eq!(info.finished_at, None);
         assert_eq!(info.unique_key.as_deref(), Some("img-7"));
+        assert_eq!(info.parents, [JobId::new(3), JobId::new(5)]);
+        assert_eq!(info.batch, Some(BatchId::new(2)));
     }
 
     #[test]

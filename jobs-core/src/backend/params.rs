@@ -361,3 +361,38 @@ pub struct LeaderResignParams<'a> {
     /// The leader giving up its term.
     pub worker_id: &'a str,
 }
+
+/// [`Backend::batch_insert`](super::Backend::batch_insert): a batch and its
+/// callbacks, stored all or nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchInsertParams {
+    /// The batch's jobs, in order; each is stored with the new batch's id.
+    pub jobs: Vec<NewJob>,
+    /// Waits for every job of the batch with [`ParentCondition::Completed`].
+    pub on_success: Option<NewJob>,
+    /// Waits for every job of the batch with [`ParentCondition::Finished`].
+    pub on_complete: Option<NewJob>,
+    /// What a full backend does.
+    pub mode: InsertMode,
+}
+
+/// What [`Backend::batch_insert`](super::Backend::batch_insert) stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InsertedBatch {
+    /// The new batch.
+    pub id: BatchId,
+    /// The ids of its jobs, in order (for a unique job that already
+    /// existed, the existing id, as an insert gives).
+    pub jobs: Vec<JobId>,
+    /// The `on_success` job.
+    pub on_success: Option<JobId>,
+    /// The `on_complete` job.
+    pub on_complete: Option<JobId>,
+}
+
+/// [`Backend::batch_get`](super::Backend::batch_get).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchIdParams {
+    /// The batch.
+    pub id: BatchId,
+}

@@ -130,6 +130,18 @@ macro_rules! conformance_suite {
             a_failed_upgrade_is_dead_and_retry_runs_it_after_a_fix,
             a_newer_job_stays_available_and_does_not_block_older_ones,
             a_missing_option_argument_decodes_as_none,
+            a_continuation_runs_only_after_its_parent_completes,
+            after_finished_runs_after_a_dead_parent,
+            a_dead_parent_cancels_its_after_children_in_cascade,
+            a_child_waits_for_every_parent,
+            a_released_child_keeps_its_delay,
+            a_finished_parent_is_judged_at_enqueue,
+            an_unknown_parent_is_refused_and_nothing_is_stored,
+            cancelling_or_deleting_a_parent_settles_its_children,
+            a_batch_runs_on_success_once_after_every_job_completes,
+            a_dead_job_cancels_on_success_and_on_complete_still_runs,
+            batch_counts_are_exact_at_every_step,
+            a_batch_is_stored_all_or_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -2,6 +2,7 @@
 //! delete.
 
 use chrono::{DateTime, Utc};
+use jobs_core::backend::ParentEnd;
 use jobs_core::{Counts, JobFilter, JobId, JobState};
 
 use super::Store;
@@ -39,6 +40,7 @@ impl Store {
                 filter.state.is_none_or(|state| job.state == state)
                     && queue.is_none_or(|queue| job.queue == queue)
                     && kind.is_none_or(|kind| job.kind == kind)
+                    && filter.batch.is_none_or(|batch| job.batch() == Some(batch))
             })
             .skip(filter.offset)
             .take(filter.limit)
@@ -123,13 +125,18 @@ impl Store {
         true
     }
 
-    /// Deletes a job that is not running; returns whether it did.
-    pub(crate) fn delete(&mut self, id: JobId) -> bool {
+    /// Deletes a job that is not running; returns whether it did. The
+    /// jobs waiting on it learn it was deleted.
+    pub(crate) fn delete(&mut self, id: JobId, now: DateTime<Utc>) -> bool {
         let id = id.get();
         let Some(slot) = self.jobs.slot_of(id) else {
             return false;
         };
-        let Some(state) = self.jobs.at(slot).map(|job| job.state) else {
+        let Some((state, parents)) = self
+            .jobs
+            .at(slot)
+            .map(|job| (job.state, job.parents().to_vec()))
+        else {
             return false;
         };
         if state == JobState::Running {
@@ -143,6 +150,7 @@ impl Store {
         if state.is_finished() {
             self.retention.forget(state, &self.jobs);
         }
+        self.job_ended(id, state, &parents, ParentEnd::Deleted, now);
         true
     }
 }

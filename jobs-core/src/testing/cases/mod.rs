@@ -5,6 +5,8 @@
 
 mod admin;
 mod bad_input;
+mod batches;
+mod continuations;
 mod fleet;
 mod leases;
 mod ordering;
@@ -18,6 +20,8 @@ mod versions;
 
 pub use self::admin::*;
 pub use self::bad_input::*;
+pub use self::batches::*;
+pub use self::continuations::*;
 pub use self::fleet::*;
 pub use self::leases::*;
 pub use self::ordering::*;

@@ -38,13 +38,13 @@ fn delete_removes_any_job_but_a_running_one() {
         t(0),
     );
     fetch(&mut store, 1, t(0));
-    assert!(!store.delete(ids[0]), "running");
-    assert!(store.delete(ids[1]));
-    assert!(store.delete(ids[2]));
-    assert!(!store.delete(ids[2]), "already gone");
+    assert!(!store.delete(ids[0], t(1)), "running");
+    assert!(store.delete(ids[1], t(1)));
+    assert!(store.delete(ids[2], t(1)));
+    assert!(!store.delete(ids[2], t(1)), "already gone");
     assert!(store.get(ids[2], t(0)).is_none());
     complete(&mut store, ids[0], 1, Outcome::Completed, t(1));
-    assert!(store.delete(ids[0]), "finished jobs can go");
+    assert!(store.delete(ids[0], t(1)), "finished jobs can go");
     assert!(store.list(&JobFilter::new(), t(1)).is_empty());
     assert_eq!(store.counts(t(1)), Counts::default());
     assert!(fetch(&mut store, 10, t(100)).is_empty());
@@ -101,7 +101,7 @@ fn retry_is_refused_while_another_job_holds_the_unique_key() {
     assert!(store.cancel(ids[0], t(1)));
     let successor = insert(&mut store, vec![unique("k", job("a"))], t(1));
     assert!(!store.retry(ids[0], t(2)));
-    assert!(store.delete(successor[0]));
+    assert!(store.delete(successor[0], t(1)));
     assert!(store.retry(ids[0], t(3)));
     assert_eq!(insert(&mut store, vec![unique("k", job("a"))], t(3)), ids);
 }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use jobs_core::backend::{JobParent, ParentCondition};
+
 use super::*;
 
 /// A small deterministic generator (xorshift), enough to vary operations.
@@ -30,6 +32,7 @@ impl Store {
         let mut running = BTreeSet::new();
         let mut unfinished = 0;
         let mut finished = 0;
+        let mut awaiting = 0;
         for job in self.jobs.iter() {
             *counts.entry(job.queue).or_default().get_mut(job.state) += 1;
             match job.state {
@@ -47,7 +50,7 @@ impl Store {
                     running.insert(job.id);
                     assert!(job.lease_until().is_some(), "job {} has no lease", job.id);
                 }
-                JobState::Awaiting => {}
+                JobState::Awaiting => awaiting += 1,
                 JobState::Completed | JobState::Dead | JobState::Cancelled => {
                     assert!(
                         job.finished_at().is_some(),
@@ -99,6 +102,7 @@ impl Store {
         assert_eq!(indexed_ready, ready);
         assert_eq!(indexed_waiting, waiting);
         assert_eq!(self.running, running);
+        assert_eq!(self.waits.waiting(), awaiting, "awaiting jobs and waits");
         assert_eq!(self.unfinished, unfinished);
         assert_eq!(self.retention.len(), finished);
         assert!(finished <= self.config.max_finished);
@@ -143,6 +147,17 @@ fn random_operations_keep_every_invariant() {
                             if rng.below(3) == 0 {
                                 new.unique_key = Some(format!("k{}", rng.below(4)));
                             }
+                            if rng.below(3) == 0 {
+                                let parent = 1 + rng.below(store.next_id as u64) as i64;
+                                let condition = match rng.below(2) {
+                                    0 => ParentCondition::Completed,
+                                    _ => ParentCondition::Finished,
+                                };
+                                new.parents.push(JobParent {
+                                    id: JobId::new(parent),
+                                    condition,
+                                });
+                            }
                             new
                         })
                         .collect();
@@ -167,7 +182,7 @@ fn random_operations_keep_every_invariant() {
                     store.cancel(random_id, now);
                 }
                 7 => {
-                    store.delete(random_id);
+                    store.delete(random_id, now);
                 }
                 8 => {
                     store.retry(random_id, now);

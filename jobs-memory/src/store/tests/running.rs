@@ -234,7 +234,7 @@ fn finishing_or_deleting_frees_room_and_tells_a_waiting_insert() {
     assert!(store.take_effects().room);
     insert(&mut store, vec![job("a")], t(1));
     store.want_room();
-    assert!(store.delete(ids[1]));
+    assert!(store.delete(ids[1], t(1)));
     assert!(store.take_effects().room);
     assert_eq!(store.unfinished(), 1);
     // room is only announced when someone waits for it
@@ -268,7 +268,7 @@ fn a_unique_key_is_held_until_its_job_finishes() {
         insert(&mut store, vec![unique("k", job("a"))], t(0)),
         [ids[0]]
     );
-    assert!(store.delete(filler[0]));
+    assert!(store.delete(filler[0], t(1)));
 
     fetch_from(&mut store, "default", &["a"], 1, t(1));
     complete(&mut store, ids[0], 1, Outcome::Completed, t(1));
@@ -281,7 +281,7 @@ fn a_unique_key_is_held_until_its_job_finishes() {
     // cancelling and deleting free the key too
     assert!(store.cancel(fresh[0], t(3)));
     let third = insert(&mut store, vec![unique("k", job("a"))], t(3));
-    assert!(store.delete(third[0]));
+    assert!(store.delete(third[0], t(1)));
     let fourth = insert(&mut store, vec![unique("k", job("a"))], t(3));
     assert!(fourth[0] > third[0]);
 }
