@@ -272,7 +272,7 @@ impl Backend for MemoryBackend {
 
     async fn batch_insert(&self, params: BatchInsertParams) -> Result<InsertedBatch, EnqueueError> {
         let mode = params.mode;
-        self.insert_with_room(params, mode, |store, params, now, room| {
+        self.insert_with_room(Box::new(params), mode, |store, params, now, room| {
             store.insert_batch(params, now, room)
         })
         .await

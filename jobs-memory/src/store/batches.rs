@@ -30,10 +30,10 @@ impl Store {
     /// Stores a batch and its callbacks, or nothing.
     pub(crate) fn insert_batch(
         &mut self,
-        params: BatchInsertParams,
+        params: Box<BatchInsertParams>,
         now: DateTime<Utc>,
         room: Room,
-    ) -> Result<InsertedBatch, (BatchInsertParams, Rejected)> {
+    ) -> Result<InsertedBatch, (Box<BatchInsertParams>, Rejected)> {
         let callbacks =
             usize::from(params.on_success.is_some()) + usize::from(params.on_complete.is_some());
         let unknown = self.unknown_parent(params.on_success.iter().chain(&params.on_complete));
@@ -51,7 +51,7 @@ impl Store {
             on_success,
             on_complete,
             mode: _,
-        } = params;
+        } = *params;
         let ids: Vec<JobId> = jobs
             .into_iter()
             .map(|mut job| {
