@@ -21,7 +21,8 @@ const INFO: &str = "jsonb_build_object(
     'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority,
     'errors', errors, 'created_at', created_at, 'scheduled_at', scheduled_at,
     'attempted_at', attempted_at, 'finished_at', finished_at, 'unique_key', unique_key,
-    'progress', progress)::text";
+    'progress', progress, 'parents', COALESCE(parents, ARRAY[]::bigint[]),
+    'batch', batch_id)::text";
 
 const GET: &str = "SELECT {info} FROM {schema}.jobs WHERE id = $1";
 
@@ -30,6 +31,7 @@ SELECT {info} FROM {schema}.jobs
 WHERE ($1::text IS NULL OR {shown_state} = $1)
   AND ($2::text IS NULL OR queue = $2)
   AND ($3::text IS NULL OR kind = $3)
+  AND ($6::bigint IS NULL OR batch_id = $6)
 ORDER BY id
 LIMIT $4 OFFSET $5";
 
@@ -52,12 +54,35 @@ WITH retried AS (
 )
 SELECT pg_notify($2, queue)::text FROM retried";
 
+/// Cancels, forgets what the job waited for (if it was awaiting) and
+/// settles the jobs waiting on it, in one statement.
 const CANCEL: &str = "
-UPDATE {schema}.jobs
-SET state = 'cancelled', finished_at = now(), leased_until = NULL
-WHERE id = $1 AND state IN {unfinished}";
+WITH cancelled AS (
+    UPDATE {schema}.jobs
+    SET state = 'cancelled', finished_at = now(), leased_until = NULL
+    WHERE id = $1 AND state IN {unfinished}
+    RETURNING id, has_children
+),
+unwaited AS (
+    DELETE FROM {schema}.job_waits WHERE child IN (SELECT id FROM cancelled)
+)
+SELECT (SELECT count(*) FROM cancelled),
+       (SELECT {schema}.jobs_settle_children(array_agg(id), array_agg('cancelled'::text), $2)
+        FROM cancelled WHERE has_children HAVING count(*) > 0)";
 
-const DELETE: &str = "DELETE FROM {schema}.jobs WHERE id = $1 AND state <> 'running'";
+/// Deletes, forgets what the job waited for, and settles the jobs waiting
+/// on it, in one statement.
+const DELETE: &str = "
+WITH deleted AS (
+    DELETE FROM {schema}.jobs WHERE id = $1 AND state <> 'running'
+    RETURNING id, has_children
+),
+unwaited AS (
+    DELETE FROM {schema}.job_waits WHERE child IN (SELECT id FROM deleted)
+)
+SELECT (SELECT count(*) FROM deleted),
+       (SELECT {schema}.jobs_settle_children(array_agg(id), array_agg('deleted'::text), $2)
+        FROM deleted WHERE has_children HAVING count(*) > 0)";
 
 /// SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
@@ -117,6 +142,7 @@ pub(crate) async fn list(
         .bind(filter.kind.as_deref())
         .bind(i64::try_from(filter.limit).unwrap_or(i64::MAX))
         .bind(i64::try_from(filter.offset).unwrap_or(i64::MAX))
+        .bind(filter.batch.map(|batch| batch.get()))
         .fetch_all(pool)
         .await
         .map_err(Error::db("list jobs"))?;
@@ -165,22 +191,32 @@ pub(crate) async fn retry(pool: &PgPool, sql: &AdminSql, channel: &str, id: JobI
     }
 }
 
-pub(crate) async fn cancel(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
-    let changed = sqlx::query(sql.cancel.clone())
+pub(crate) async fn cancel(
+    pool: &PgPool,
+    sql: &AdminSql,
+    channel: &str,
+    id: JobId,
+) -> Result<bool> {
+    let (changed, _settled): (i64, Option<i32>) = sqlx::query_as(sql.cancel.clone())
         .bind(id.get())
-        .execute(pool)
+        .bind(channel)
+        .fetch_one(pool)
         .await
-        .map_err(Error::db(format!("cancel job {id}")))?
-        .rows_affected();
+        .map_err(Error::db(format!("cancel job {id}")))?;
     Ok(changed > 0)
 }
 
-pub(crate) async fn delete(pool: &PgPool, sql: &AdminSql, id: JobId) -> Result<bool> {
-    let deleted = sqlx::query(sql.delete.clone())
+pub(crate) async fn delete(
+    pool: &PgPool,
+    sql: &AdminSql,
+    channel: &str,
+    id: JobId,
+) -> Result<bool> {
+    let (deleted, _settled): (i64, Option<i32>) = sqlx::query_as(sql.delete.clone())
         .bind(id.get())
-        .execute(pool)
+        .bind(channel)
+        .fetch_one(pool)
         .await
-        .map_err(Error::db(format!("delete job {id}")))?
-        .rows_affected();
+        .map_err(Error::db(format!("delete job {id}")))?;
     Ok(deleted > 0)
 }

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jobs_core::backend::{
-    Backend, ExpiredJob, FetchedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
-    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
-    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
-    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
-    StoredSchedule,
+    Backend, BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertedBatch,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
+    JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition,
+    LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
-use jobs_core::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use jobs_core::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
@@ -27,6 +27,7 @@ use crate::insert::{self, InsertSql};
 use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
 use crate::maintenance::{self, MaintenanceSql};
+use crate::parents;
 use crate::retry;
 use crate::schedules::{self, ScheduleSql};
 use crate::schema::{self, SchemaCheck};
@@ -69,7 +70,7 @@ impl Statements {
         Self {
             insert: InsertSql::new(schema, channel),
             fetch: FetchSql::new(schema),
-            complete: CompleteSql::new(schema),
+            complete: CompleteSql::new(schema, channel),
             leader: LeaderSql::new(schema),
             maintenance: MaintenanceSql::new(schema),
             schedules: ScheduleSql::new(schema),
@@ -444,13 +445,57 @@ impl Backend for PgBackend {
     }
 
     async fn job_cancel(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
-        admin::cancel(&self.inner.pool, &self.inner.sql.admin, params.id)
-            .await
-            .map_err(boxed)
+        admin::cancel(
+            &self.inner.pool,
+            &self.inner.sql.admin,
+            &self.inner.channel,
+            params.id,
+        )
+        .await
+        .map_err(boxed)
     }
 
     async fn job_delete(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
-        admin::delete(&self.inner.pool, &self.inner.sql.admin, params.id)
+        admin::delete(
+            &self.inner.pool,
+            &self.inner.sql.admin,
+            &self.inner.channel,
+            params.id,
+        )
+        .await
+        .map_err(boxed)
+    }
+
+    async fn batch_insert(
+        &self,
+        params: BatchInsertParams, // PostgreSQL has no capacity to wait for
+    ) -> std::result::Result<InsertedBatch, EnqueueError> {
+        let params = &params;
+        let inserted = retry::run(
+            &self.inner.pool,
+            || "store a batch".to_owned(),
+            |mut conn| {
+                Box::pin(async move {
+                    self.check_schema_on(&mut conn).await?;
+                    let context = || "store a batch in one transaction".to_owned();
+                    let mut tx = conn.begin().await.map_err(Error::db(context()))?;
+                    let inserted =
+                        parents::insert_batch(&mut tx, &self.inner.sql.insert, params.clone())
+                            .await?;
+                    tx.commit().await.map_err(Error::db(context()))?;
+                    Ok(inserted)
+                })
+            },
+        )
+        .await?;
+        Ok(inserted)
+    }
+
+    async fn batch_get(
+        &self,
+        params: BatchIdParams,
+    ) -> std::result::Result<Option<BatchInfo>, BoxError> {
+        parents::batch(&self.inner.pool, &self.inner.sql.insert.parents, params.id)
             .await
             .map_err(boxed)
     }

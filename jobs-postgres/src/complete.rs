@@ -27,6 +27,7 @@ use crate::schema::render;
 use crate::{Error, Result};
 
 const COMPLETE: &str = "
+WITH done AS (
 UPDATE {schema}.jobs j
 SET state = c.state,
     attempt = CASE WHEN c.uncount THEN j.attempt - 1 ELSE j.attempt END,
@@ -39,7 +40,16 @@ SET state = c.state,
 FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::timestamptz[], $5::text[], $6::boolean[])
     AS c(id, attempt, state, scheduled_at, error, uncount)
 WHERE j.id = c.id AND j.state = (SELECT 'running') AND j.attempt = c.attempt{fence}
-RETURNING j.queue, j.state IN ('available', 'scheduled', 'retryable')";
+RETURNING j.id, j.queue, j.state, j.has_children
+)
+SELECT queue, state IN ('available', 'scheduled', 'retryable'), NULL::integer FROM done
+UNION ALL
+-- the children of jobs that ended, settled in the same statement; jobs
+-- nobody waits on never call it
+SELECT NULL, NULL, {schema}.jobs_settle_children(array_agg(id), array_agg(state), $7)
+FROM done
+WHERE has_children AND state IN ('completed', 'dead', 'cancelled')
+HAVING count(*) > 0";
 
 /// The rescue's extra fence: the lease is still expired, so a heartbeat
 /// that renewed it after the rescuer listed it wins.
@@ -67,6 +77,7 @@ WHERE j.id = p.id AND j.state = (SELECT 'running') AND j.attempt = p.attempt";
 /// The rendered completion statements of one schema.
 #[derive(Debug)]
 pub(crate) struct CompleteSql {
+    channel: String,
     complete: SqlStr,
     rescue: SqlStr,
     heartbeat: SqlStr,
@@ -74,8 +85,9 @@ pub(crate) struct CompleteSql {
 }
 
 impl CompleteSql {
-    pub(crate) fn new(schema: &str) -> Self {
+    pub(crate) fn new(schema: &str, channel: &str) -> Self {
         Self {
+            channel: channel.to_owned(),
             complete: render(&COMPLETE.replace("{fence}", ""), schema),
             rescue: render(&COMPLETE.replace("{fence}", LEASE_EXPIRED), schema),
             heartbeat: render(HEARTBEAT, schema),
@@ -159,22 +171,28 @@ pub(crate) async fn transition_many(
         .bind(scheduled)
         .bind(errors)
         .bind(uncount)
+        .bind(&sql.channel)
         .fetch_all(conn)
         .await
         .map_err(Error::db(context))?;
     let mut ready = BTreeSet::new();
+    let mut count = 0;
     for row in &applied {
+        let queue: Option<String> = row
+            .try_get(0)
+            .map_err(Error::db("read recorded outcomes"))?;
+        let Some(queue) = queue else {
+            continue; // the settling of children
+        };
+        count += 1;
         let is_ready: Option<bool> = row
             .try_get(1)
             .map_err(Error::db("read recorded outcomes"))?;
         if is_ready == Some(true) {
-            ready.insert(
-                row.try_get(0)
-                    .map_err(Error::db("read recorded outcomes"))?,
-            );
+            ready.insert(queue);
         }
     }
-    Ok((applied.len() as u64, ready))
+    Ok((count, ready))
 }
 
 /// Renews the leases of attempts still running; returns the ids of those

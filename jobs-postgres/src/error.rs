@@ -1,6 +1,6 @@
 //! The one error type of this crate.
 
-use jobs_core::{BoxError, EnqueueError};
+use jobs_core::{BoxError, EnqueueError, JobId};
 
 /// What went wrong talking to PostgreSQL, or with its schema.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,10 @@ pub enum Error {
     /// A setting is out of range.
     #[error("invalid jobs-postgres setting: {0}")]
     InvalidSetting(String),
+    /// A job to store names a parent that is not stored
+    /// (`EnqueueError::UnknownParent` to the client).
+    #[error("job {0}, named as a parent, does not exist")]
+    UnknownParent(JobId),
 }
 
 /// `Result` with this crate's [`Error`] as its default error.
@@ -89,7 +93,10 @@ impl Error {
 
 impl From<Error> for EnqueueError {
     fn from(error: Error) -> Self {
-        EnqueueError::Backend(Box::new(error))
+        match error {
+            Error::UnknownParent(parent) => EnqueueError::UnknownParent(parent),
+            error => EnqueueError::Backend(Box::new(error)),
+        }
     }
 }
 

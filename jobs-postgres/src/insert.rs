@@ -21,11 +21,13 @@ use jobs_core::JobId;
 use jobs_core::backend::NewJob;
 use sqlx::{Connection, PgConnection, Row, SqlStr};
 
+use crate::parents::{self, ParentsSql};
 use crate::schema::render;
 use crate::{Error, Result};
 
 /// Unfinished states, as the partial unique index names them.
-pub(crate) const UNFINISHED: &str = "('scheduled', 'available', 'running', 'retryable')";
+pub(crate) const UNFINISHED: &str =
+    "('awaiting', 'scheduled', 'available', 'running', 'retryable')";
 
 const INSERT: &str = "
 WITH input AS (
@@ -71,7 +73,8 @@ const MAX_ROUNDS: usize = 5;
 pub(crate) struct InsertSql {
     insert: SqlStr,
     existing: SqlStr,
-    channel: String,
+    pub(crate) channel: String,
+    pub(crate) parents: ParentsSql,
 }
 
 impl InsertSql {
@@ -81,6 +84,7 @@ impl InsertSql {
             insert: fill(INSERT),
             existing: fill(EXISTING),
             channel: channel.to_owned(),
+            parents: ParentsSql::new(schema),
         }
     }
 }
@@ -98,7 +102,8 @@ pub(crate) async fn insert_many_atomically(
     sql: &InsertSql,
     jobs: &[NewJob],
 ) -> Result<Vec<JobId>> {
-    let rounds_possible = jobs.len() > 1 && jobs.iter().any(|job| job.unique_key.is_some());
+    let rounds_possible = (jobs.len() > 1 && jobs.iter().any(|job| job.unique_key.is_some()))
+        || jobs.iter().any(|job| !job.parents.is_empty());
     if !rounds_possible {
         return insert_many(conn, sql, jobs).await;
     }
@@ -112,13 +117,46 @@ pub(crate) async fn insert_many_atomically(
 /// Stores `jobs` in order on `conn` (the caller's transaction, or a
 /// connection where [`insert_many_atomically`] decided none is needed) and
 /// returns their ids; a unique job that already exists unfinished gets the
-/// existing id.
+/// existing id. Jobs with parents take [`parents::insert_waiting`]'s way,
+/// which needs `conn` to be in a transaction.
 pub(crate) async fn insert_many(
     conn: &mut PgConnection,
     sql: &InsertSql,
     jobs: &[NewJob],
 ) -> Result<Vec<JobId>> {
+    Ok(insert_many_tracked(conn, sql, jobs).await?.ids)
+}
+
+/// [`insert_many`], saying which jobs this insert stored.
+pub(crate) async fn insert_many_tracked(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+) -> Result<Stored> {
+    if jobs.iter().any(|job| !job.parents.is_empty()) {
+        return parents::insert_waiting(conn, sql, jobs).await;
+    }
+    insert_rows_tracked(conn, sql, jobs).await
+}
+
+/// What [`insert_rows_tracked`] stored.
+pub(crate) struct Stored {
+    /// Each job's id, in input order.
+    pub(crate) ids: Vec<JobId>,
+    /// Whether each job was stored by this insert (`false`: a unique job
+    /// whose holder's id was returned).
+    pub(crate) fresh: Vec<bool>,
+}
+
+/// Stores `jobs` in order, as they are (parents are not judged), and says
+/// which were stored.
+pub(crate) async fn insert_rows_tracked(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+) -> Result<Stored> {
     let mut ids: Vec<Option<JobId>> = vec![None; jobs.len()];
+    let mut fresh = vec![false; jobs.len()];
     let mut pending: Vec<usize> = (0..jobs.len()).collect();
     for _ in 0..MAX_ROUNDS {
         if pending.is_empty() {
@@ -127,6 +165,9 @@ pub(crate) async fn insert_many(
         let batch: Vec<&NewJob> = pending.iter().map(|&index| &jobs[index]).collect();
         let inserted = insert_rows(conn, sql, &batch).await?;
         let collided = assign_inserted(&pending, jobs, inserted, &mut ids)?;
+        for &index in &pending {
+            fresh[index] = ids[index].is_some();
+        }
         if collided.is_empty() {
             break;
         }
@@ -150,7 +191,8 @@ pub(crate) async fn insert_many(
             })
             .collect();
     }
-    ids.into_iter()
+    let ids = ids
+        .into_iter()
         .enumerate()
         .map(|(index, id)| {
             id.ok_or_else(|| {
@@ -160,7 +202,8 @@ pub(crate) async fn insert_many(
                 )
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(Stored { ids, fresh })
 }
 
 /// One inserted row: its id, kind and unique key.

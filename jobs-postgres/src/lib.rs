@@ -109,6 +109,7 @@ mod insert;
 mod leader;
 mod listen;
 mod maintenance;
+mod parents;
 mod retry;
 mod schedules;
 mod schema;

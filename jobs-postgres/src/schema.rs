@@ -36,10 +36,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "job_versions",
         sql: include_str!("migrations/0003_job_versions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "workflows",
+        sql: include_str!("migrations/0004_workflows.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// SQLSTATEs of a missing table and a missing schema.
 const UNDEFINED_TABLE: &str = "42P01";

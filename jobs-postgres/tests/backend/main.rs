@@ -7,6 +7,7 @@ mod common;
 
 mod claim;
 mod drain;
+mod parents;
 mod tx;
 mod unique;
 
