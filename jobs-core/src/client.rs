@@ -151,12 +151,13 @@ impl Client {
         self.backend.job_list(&filter).await.map_err(Error::Backend)
     }
 
-    /// The jobs of `kind` not yet started or finished (`Scheduled` or
-    /// `Available`), by id, however many: what `NAME::enqueued` decodes.
+    /// The jobs of `kind` not yet started or finished (`Awaiting`,
+    /// `Scheduled` or `Available`), by id, however many: what
+    /// `NAME::enqueued` decodes.
     #[doc(hidden)]
     pub async fn waiting_jobs(&self, kind: &str) -> Result<Vec<JobInfo>> {
         let mut jobs = Vec::new();
-        for state in [JobState::Scheduled, JobState::Available] {
+        for state in [JobState::Awaiting, JobState::Scheduled, JobState::Available] {
             let page = JobFilter::new().kind(kind).state(state).limit(WAITING_PAGE);
             let mut offset = 0;
             loop {

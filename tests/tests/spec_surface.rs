@@ -328,6 +328,8 @@ async fn workflows_as_a_user_writes_them() -> Result<(), Box<dyn std::error::Err
     let info: Option<BatchInfo> = client.batch(batch).await?;
     assert_eq!(info.map(|info| (info.total, info.pending)), Some((2, 2)));
 
+    // an awaiting job is enqueued and not yet started
+    assert_eq!(send_receipt::enqueued(&client).await?, vec![order_id, -1]);
     let unknown = JobId::new(i64::MAX);
     let refused = send_receipt::with(1).after(unknown).enqueue(&client).await;
     assert!(matches!(refused, Err(EnqueueError::UnknownParent(id)) if id == unknown));
