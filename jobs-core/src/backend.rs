@@ -64,7 +64,9 @@
 //!   the transitions jobs-core chose for them, fenced by attempt *and* by
 //!   the lease still being expired (a heartbeat that came in between wins).
 //! - **Pruning** ([`job_prune`](Backend::job_prune)): delete finished jobs
-//!   before the cut-offs given, at most `limit`, and say how many.
+//!   before the cut-offs given, at most `limit`, and say how many; forget
+//!   a batch none of whose jobs is stored any more once it was created
+//!   before both cut-offs.
 //! - **Schedules**: [`schedule_advance`](Backend::schedule_advance) is a
 //!   compare-and-set on the stored next tick that inserts the tick's jobs in
 //!   the same atomic step: this is what makes each tick yield one job

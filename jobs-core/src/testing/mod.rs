@@ -142,6 +142,7 @@ macro_rules! conformance_suite {
             a_dead_job_cancels_on_success_and_on_complete_still_runs,
             batch_counts_are_exact_at_every_step,
             a_batch_is_stored_all_or_nothing,
+            a_batch_whose_jobs_were_all_pruned_is_forgotten,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

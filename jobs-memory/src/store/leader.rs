@@ -74,11 +74,13 @@ impl Store {
     /// Deletes finished jobs past the cut-offs, at most `limit`.
     pub(crate) fn prune(&mut self, params: JobPruneParams) -> u64 {
         let queues = &mut self.queues;
-        self.retention.prune_before(&mut self.jobs, params, |job| {
+        let pruned = self.retention.prune_before(&mut self.jobs, params, |job| {
             if let Some(index) = queues.get_mut(job.queue as usize) {
                 decrement(&mut index.counts, job.state);
             }
-        })
+        });
+        self.forget_empty_batches(params.completed_before.min(params.failed_before));
+        pruned
     }
 
     /// Deletes the oldest finished jobs while more than `max_finished` are
