@@ -141,17 +141,18 @@ use chrono::{DateTime, Utc};
 
 pub use self::params::{
     BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, FetchedJob, InsertMode,
-    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams,
-    JobIdParams, JobInsertManyParams, JobParent, JobProgressManyParams, JobPruneParams,
-    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams, NewJob,
-    ParentCondition, ProgressReport, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
+    JobFinishedPerMinuteParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
+    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
+    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleSpec,
+    ScheduleUpsertParams, ScheduledJob, StoredSchedule,
 };
 pub use self::parents::{
     ParentEnd, ParentVerdict, broken_error, broken_message, dedup_parents, judge_parents,
 };
 use crate::wake::Wakeup;
-use crate::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use crate::{BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo};
 
 /// The latest time jobs-core hands a backend: the last second of the year
 /// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
@@ -249,6 +250,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Job counts per queue and state.
     async fn job_counts(&self) -> Result<Counts, BoxError>;
+
+    /// How many of the stored jobs finished in each minute since
+    /// `since`, oldest first; minutes in which none finished are left out.
+    /// For dashboards. The default knows of none.
+    async fn job_finished_per_minute(
+        &self,
+        params: JobFinishedPerMinuteParams,
+    ) -> Result<Vec<FinishedMinute>, BoxError> {
+        let _ = params;
+        Ok(Vec::new())
+    }
 
     /// Makes a `Dead`, `Cancelled`, `Retryable` or `Scheduled` job
     /// `Available` now, allowing it one more attempt if its attempts are

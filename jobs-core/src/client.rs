@@ -4,14 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::backend::{
-    Backend, BatchIdParams, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams,
+    Backend, BatchIdParams, InsertMode, JobFinishedPerMinuteParams, JobIdParams,
+    JobInsertManyParams, ScheduleRemoveParams,
 };
 use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
 use crate::id::BatchId;
 use crate::worker::metrics::names;
 use crate::{
-    Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, JobState, Result, ScheduleInfo,
+    Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, Result,
+    ScheduleInfo,
 };
 
 /// The default limit on a job's encoded arguments: 1 MiB.
@@ -126,6 +128,19 @@ impl Client {
             metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
         }
         Ok(ids)
+    }
+
+    /// How many jobs finished in each minute since `since` (`Completed`,
+    /// and `Dead` or `Cancelled` as failed), oldest first, as far as the
+    /// finished jobs are still kept. Minutes without any are left out.
+    pub async fn finished_per_minute(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<FinishedMinute>> {
+        self.backend
+            .job_finished_per_minute(JobFinishedPerMinuteParams { since })
+            .await
+            .map_err(Error::backend)
     }
 
     /// Where a batch stands: its jobs counted by outcome, and when it

@@ -333,3 +333,15 @@ impl ScheduleInfo {
         }
     }
 }
+
+/// How many jobs finished in one minute, from
+/// [`Client::finished_per_minute`](crate::Client::finished_per_minute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedMinute {
+    /// The minute's start.
+    pub minute: DateTime<Utc>,
+    /// Jobs that ended `Completed` in it.
+    pub completed: u64,
+    /// Jobs that ended `Dead` or `Cancelled` in it.
+    pub failed: u64,
+}

@@ -11,14 +11,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
     BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertMode, InsertedBatch,
-    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
-    JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams,
-    LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, after,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobFinishedPerMinuteParams,
+    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
+    JobRescueManyParams, LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams,
+    ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
-    Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, JobFilter, JobId, JobInfo,
+    Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, FinishedMinute, JobFilter, JobId,
+    JobInfo,
 };
 use tokio::sync::Notify;
 
@@ -276,6 +277,13 @@ impl Backend for MemoryBackend {
             store.insert_batch(params, now, room)
         })
         .await
+    }
+
+    async fn job_finished_per_minute(
+        &self,
+        params: JobFinishedPerMinuteParams,
+    ) -> Result<Vec<FinishedMinute>, BoxError> {
+        Ok(self.with_store(|store, _now| store.finished_per_minute(params.since)))
     }
 
     async fn batch_get(&self, params: BatchIdParams) -> Result<Option<BatchInfo>, BoxError> {

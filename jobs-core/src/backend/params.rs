@@ -396,3 +396,10 @@ pub struct BatchIdParams {
     /// The batch.
     pub id: BatchId,
 }
+
+/// [`Backend::job_finished_per_minute`](super::Backend::job_finished_per_minute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobFinishedPerMinuteParams {
+    /// Only jobs that finished at or after this time.
+    pub since: DateTime<Utc>,
+}

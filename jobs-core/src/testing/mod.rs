@@ -143,6 +143,7 @@ macro_rules! conformance_suite {
             batch_counts_are_exact_at_every_step,
             a_batch_is_stored_all_or_nothing,
             a_batch_whose_jobs_were_all_pruned_is_forgotten,
+            finished_jobs_are_counted_per_minute,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
