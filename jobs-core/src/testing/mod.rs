@@ -130,6 +130,14 @@ macro_rules! conformance_suite {
             a_failed_upgrade_is_dead_and_retry_runs_it_after_a_fix,
             a_newer_job_stays_available_and_does_not_block_older_ones,
             a_missing_option_argument_decodes_as_none,
+            a_runtime_schedule_ticks_once_per_tick_across_workers,
+            a_leader_that_does_not_run_the_kind_ticks_a_runtime_schedule,
+            a_runtime_schedule_update_takes_effect,
+            a_removed_runtime_schedule_stops_ticking,
+            an_unchanged_runtime_upsert_keeps_its_next_tick,
+            invalid_runtime_schedules_are_refused,
+            a_runtime_schedule_is_orphaned_only_while_no_live_worker_runs_its_kind,
+            a_declared_schedule_wins_its_id_over_a_runtime_one,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::ScheduleOrigin;
 use crate::backend::{
     InsertMode, JobCompleteManyParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
     JobInsertManyParams, NewJob, RunningAttempt, ScheduleAdvanceParams, ScheduleRemoveParams,
-    ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
+    ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
 };
 use crate::cron::Misfire;
 use crate::testing::{Env, Outcome};
@@ -198,6 +199,7 @@ fn spec(cron: &str) -> ScheduleSpec {
             max_attempts: 3,
             version: 1,
         },
+        origin: ScheduleOrigin::Declared,
     }
 }
 
@@ -212,6 +214,7 @@ pub async fn schedule_advance_is_a_compare_and_set_with_its_jobs(env: Env) {
             spec: &spec,
             next_run_at,
             declared_for: Duration::from_secs(30),
+            restart: ScheduleRestart::OnTimingChange,
         };
         backend.schedule_upsert(params).await.unwrap()
     };

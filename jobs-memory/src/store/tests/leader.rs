@@ -1,6 +1,6 @@
 //! Maintenance and cron ticks.
 
-use jobs_core::backend::ScheduleAdvanceParams;
+use jobs_core::backend::{ScheduleAdvanceParams, ScheduleRestart};
 
 use super::*;
 
@@ -149,7 +149,12 @@ fn advance(
 fn schedule_advance_is_a_compare_and_set_that_inserts_its_jobs() {
     let mut store = store(1);
     let spec = spec("nightly", "0 0 2 * * *");
-    assert_eq!(store.schedule_upsert(&spec, t(0), t(30)).next_run_at, t(0));
+    assert_eq!(
+        store
+            .schedule_upsert(&spec, t(0), t(30), ScheduleRestart::OnTimingChange)
+            .next_run_at,
+        t(0)
+    );
     insert(&mut store, vec![job("a")], t(0));
     // the store is full, but the tick's job is stored anyway
     assert!(store.schedule_advance(advance(t(0), t(86_400), vec![job("report")]), t(1)));
