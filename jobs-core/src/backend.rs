@@ -66,7 +66,8 @@
 //! - **Pruning** ([`job_prune`](Backend::job_prune)): delete finished jobs
 //!   before the cut-offs given, at most `limit`, and say how many.
 //! - **Schedules**: [`schedule_advance`](Backend::schedule_advance) is a
-//!   compare-and-set on the stored next tick that inserts the tick's jobs in
+//!   compare-and-set on the stored next tick and definition that inserts
+//!   the tick's jobs in
 //!   the same atomic step: this is what makes each tick yield one job
 //!   however many workers race for it.
 //!   [`schedule_upsert`](Backend::schedule_upsert) stores a schedule with
@@ -274,8 +275,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Every stored schedule, by id.
     async fn schedule_list(&self) -> Result<Vec<StoredSchedule>, BoxError>;
 
-    /// Atomically: if the schedule's next tick is still `expected_next`,
-    /// sets it to `next_run_at`, records now as its last run and inserts
+    /// Atomically: if the schedule's next tick is still `expected_next` and
+    /// its stored definition is still `spec` (equal in every field; the
+    /// arguments as JSON values), sets it to `next_run_at`, records now as its last run and inserts
     /// `jobs` (over any capacity); otherwise changes nothing. Returns whether
     /// it applied.
     async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError>;

@@ -93,18 +93,19 @@ impl Schedules {
             .collect()
     }
 
-    /// If schedule `id`'s next tick is still `expected_next`, moves it to
+    /// If schedule `spec.id`'s next tick is still `expected_next` and its
+    /// definition still `spec`, moves it to
     /// `next_run_at` and records `now` as its last run. Returns whether it
     /// applied.
     pub(crate) fn advance(
         &mut self,
-        id: &str,
+        spec: &ScheduleSpec,
         expected_next: DateTime<Utc>,
         next_run_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> bool {
-        match self.by_id.get_mut(id) {
-            Some(stored) if stored.next_run_at == expected_next => {
+        match self.by_id.get_mut(&spec.id) {
+            Some(stored) if stored.next_run_at == expected_next && stored.spec == *spec => {
                 stored.next_run_at = next_run_at;
                 stored.last_run_at = Some(now);
                 true
@@ -206,13 +207,23 @@ mod tests {
         let t1 = t0 + TimeDelta::hours(1);
         let t2 = t1 + TimeDelta::hours(1);
         let mut schedules = Schedules::default();
-        schedules.upsert(&spec("0 0 * * * *"), t0, t0, TIMING);
-        assert!(schedules.advance("nightly", t0, t1, t0));
+        let hourly = spec("0 0 * * * *");
+        schedules.upsert(&hourly, t0, t0, TIMING);
+        let mut replaced = hourly.clone();
+        replaced.job.queue = "reports".into();
         assert!(
-            !schedules.advance("nightly", t0, t1, t0),
+            !schedules.advance(&replaced, t0, t1, t0),
+            "a definition the scheduler did not read"
+        );
+        assert!(schedules.advance(&hourly, t0, t1, t0));
+        assert!(
+            !schedules.advance(&hourly, t0, t1, t0),
             "the tick was taken"
         );
-        assert!(!schedules.advance("missing", t1, t2, t0));
+        assert!(!schedules.advance(&spec("0 * * * * *"), t1, t2, t0));
+        let mut missing = hourly.clone();
+        missing.id = "missing".into();
+        assert!(!schedules.advance(&missing, t1, t2, t0));
         let stored = &schedules.list()[0];
         assert_eq!((stored.next_run_at, stored.last_run_at), (t1, Some(t0)));
         assert!(schedules.remove("nightly"));

@@ -365,7 +365,7 @@ async fn schedules_are_stored_and_ticked_once() {
     let stored = backend.schedule_upsert(upsert).await.expect("upsert");
     assert_eq!((stored.next_run_at, stored.last_run_at), (first, None));
     let advance = || ScheduleAdvanceParams {
-        id: "nightly",
+        spec: &spec,
         expected_next: first,
         next_run_at: second,
         jobs: vec![job("report")],

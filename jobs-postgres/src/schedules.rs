@@ -79,10 +79,13 @@ SET declared_until = greatest(k.declared_until, EXCLUDED.declared_until)";
 
 const LIST: &str = "SELECT {columns} FROM {schema}.schedules s {with_kinds} ORDER BY s.id";
 
+/// The compare: the next tick and the definition the scheduler read.
 const ADVANCE: &str = "
 UPDATE {schema}.schedules
 SET next_run_at = $3, last_run_at = now()
-WHERE id = $1 AND next_run_at = $2";
+WHERE id = $1 AND next_run_at = $2
+  AND (cron, tz, misfire, kind, queue, args, priority, max_attempts, version, origin)
+    = ($4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13)";
 
 const REMOVE: &str = "DELETE FROM {schema}.schedules WHERE id = $1";
 
@@ -225,7 +228,8 @@ pub(crate) async fn list(pool: &PgPool, sql: &ScheduleSql) -> Result<Vec<StoredS
     rows.iter().map(stored).collect()
 }
 
-/// If schedule `id` still expects `expected_next`, moves it to
+/// If schedule `spec.id` still expects `expected_next` with the definition
+/// `spec`, moves it to
 /// `next_run_at` and inserts `jobs`, in one transaction.
 pub(crate) async fn advance(
     pool: &PgPool,
@@ -234,24 +238,34 @@ pub(crate) async fn advance(
     params: ScheduleAdvanceParams<'_>,
 ) -> Result<bool> {
     let ScheduleAdvanceParams {
-        id,
+        spec,
         expected_next,
         next_run_at,
         jobs,
     } = params;
-    let context = || format!("advance schedule `{id}`");
+    let context = || format!("advance schedule `{}`", spec.id);
     let mut conn = pool.acquire().await.map_err(Error::db(context()))?;
     let mut tx = conn.begin().await.map_err(Error::db(context()))?;
     let moved = sqlx::query(sql.advance.clone())
-        .bind(id)
+        .bind(&spec.id)
         .bind(expected_next)
         .bind(next_run_at)
+        .bind(&spec.cron)
+        .bind(&spec.tz)
+        .bind(spec.misfire.as_str())
+        .bind(&spec.job.kind)
+        .bind(&spec.job.queue)
+        .bind(&spec.job.args)
+        .bind(spec.job.priority)
+        .bind(i32::try_from(spec.job.max_attempts).unwrap_or(i32::MAX))
+        .bind(i32::try_from(spec.job.version).unwrap_or(i32::MAX))
+        .bind(spec.origin.as_str())
         .execute(&mut *tx)
         .await
         .map_err(Error::db(context()))?
         .rows_affected();
     if moved == 0 {
-        // another worker advanced it first, or it was removed
+        // another worker advanced it first, or it was updated or removed
         tx.rollback().await.map_err(Error::db(context()))?;
         return Ok(false);
     }

@@ -358,8 +358,10 @@ pub struct ScheduleDeclareParams<'a> {
 /// [`Backend::schedule_advance`](super::Backend::schedule_advance).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduleAdvanceParams<'a> {
-    /// The schedule.
-    pub id: &'a str,
+    /// The schedule's definition as the scheduler read it: part of the
+    /// compare, so a tick never enqueues the jobs of a definition an
+    /// upsert replaced meanwhile (the next pass ticks from the new one).
+    pub spec: &'a ScheduleSpec,
     /// The next tick as the scheduler read it: the compare of the
     /// compare-and-set.
     pub expected_next: DateTime<Utc>,

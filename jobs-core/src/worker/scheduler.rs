@@ -18,7 +18,9 @@
 //!
 //! A tick advances the stored next tick with a compare-and-set that
 //! inserts the jobs in the same step, so each tick yields one job even if
-//! two workers both think they lead for a moment.
+//! two workers both think they lead for a moment. The compare includes the
+//! definition the leader read, so an upsert in between (a new deploy, a
+//! run-time update) is never ticked with the old job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -240,7 +242,7 @@ async fn advance(
         .collect();
     let fired = jobs.len();
     let params = ScheduleAdvanceParams {
-        id: &spec.id,
+        spec,
         expected_next: stored.next_run_at,
         next_run_at: next,
         jobs,

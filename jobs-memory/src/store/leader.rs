@@ -150,7 +150,7 @@ impl Store {
     ) -> bool {
         let advanced =
             self.schedules
-                .advance(params.id, params.expected_next, params.next_run_at, now);
+                .advance(params.spec, params.expected_next, params.next_run_at, now);
         if !advanced {
             return false;
         }

@@ -142,14 +142,12 @@ pub async fn a_runtime_schedule_update_takes_effect(env: Env) {
         .await
         .unwrap();
     assert_eq!(updated.cron, "*/2 * * * * *");
-    runs_labelled(&env, "v2", 2).await;
-    // a tick the leader read just before the update may still have run
-    // with the old definition, but never one after a tick of the new one
-    let v1_before = env
-        .probe
-        .runs()
+    // a tick of the old definition is stored before the upsert returns or
+    // never: the leader's compare-and-set includes the definition it read
+    let v1_before = jobs_of(&env, record::NAME)
+        .await
         .iter()
-        .filter(|run| run.label == "v1")
+        .filter(|job| label_of(job) == "v1")
         .count();
     runs_labelled(&env, "v2", 3).await;
     env.client.remove_schedule(id).await.unwrap();
