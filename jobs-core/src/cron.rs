@@ -137,7 +137,7 @@ impl CronSchedule {
     }
 
     /// [`parse`](Self::parse), with `now` as the current time.
-    fn parse_at(expr: &str, tz: &str, now: DateTime<Utc>) -> Result<Self, CronError> {
+    pub(crate) fn parse_at(expr: &str, tz: &str, now: DateTime<Utc>) -> Result<Self, CronError> {
         let zone: Tz = tz
             .parse()
             .map_err(|_| CronError::UnknownZone { tz: tz.to_owned() })?;

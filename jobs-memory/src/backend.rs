@@ -296,13 +296,18 @@ impl Backend for MemoryBackend {
     ) -> Result<StoredSchedule, BoxError> {
         Ok(self.with_store(|store, now| {
             let declared_until = after(now, params.declared_for);
-            store.schedule_upsert(params.spec, params.next_run_at, declared_until)
+            store.schedule_upsert(
+                params.spec,
+                params.next_run_at,
+                declared_until,
+                params.restart,
+            )
         }))
     }
 
     async fn schedule_declare(&self, params: ScheduleDeclareParams<'_>) -> Result<(), BoxError> {
         self.with_store(|store, now| {
-            store.schedule_declare(params.ids, after(now, params.declared_for));
+            store.schedule_declare(params.ids, params.kinds, after(now, params.declared_for));
         });
         Ok(())
     }

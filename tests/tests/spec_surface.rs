@@ -354,3 +354,78 @@ async fn workflows_as_a_user_writes_them() -> Result<(), Box<dyn std::error::Err
     assert!(members.iter().all(|job| job.batch == Some(batch)));
     Ok(())
 }
+
+#[job]
+async fn tenant_report(tenant_id: i64) -> anyhow::Result<()> {
+    let _ = tenant_id;
+    Ok(())
+}
+
+/// §3's run-time schedules as written there: `Misfire` comes from the
+/// prelude, `Schedule` from the crate root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_from_data_at_run_time() -> Result<(), Box<dyn std::error::Error>> {
+    use jobs_core::Schedule;
+
+    let backend = MemoryBackend::new();
+    let client = Client::new(backend.clone());
+    client
+        .upsert_schedule(
+            Schedule::new("tenant-7-report", "0 0 6 * * *") // id, cron
+                .tz("Europe/Berlin")
+                .misfire(Misfire::Skip)
+                .job(tenant_report::with(7)), // any #[job], with its arguments
+        )
+        .await?;
+    let listed = client.schedules().await?;
+    let stored = listed
+        .iter()
+        .find(|schedule| schedule.id == "tenant-7-report")
+        .expect("listed");
+    assert_eq!(
+        (stored.kind.as_str(), stored.tz.as_str(), stored.misfire),
+        (
+            tenant_report::NAME,
+            "Europe/Berlin",
+            jobs_core::Misfire::Skip
+        )
+    );
+    assert!(stored.orphaned, "no live worker runs `tenant_report` yet");
+
+    // a live worker that runs the kind vouches for it
+    let worker = Worker::builder(backend)
+        .only(&[tenant_report::NAME])
+        .build()?
+        .start();
+    let mut vouched = false;
+    for _ in 0..2_000 {
+        let listed = client.schedules().await?;
+        if listed
+            .iter()
+            .any(|schedule| schedule.id == "tenant-7-report" && !schedule.orphaned)
+        {
+            vouched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(vouched, "the worker running `tenant_report` vouches for it");
+
+    // the attribute's checks, at run time
+    let five_fields = client
+        .upsert_schedule(Schedule::new("tenant-8-report", "0 6 * * *").job(tenant_report::with(8)))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        five_fields,
+        jobs_core::Error::InvalidSchedule { .. }
+    ));
+    assert!(
+        five_fields.to_string().contains("0 0 6 * * *"),
+        "{five_fields}"
+    );
+
+    assert!(client.remove_schedule("tenant-7-report").await?);
+    worker.shutdown().await;
+    Ok(())
+}

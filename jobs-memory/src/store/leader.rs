@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    ExpiredJob, JobPruneParams, JobTransition, RunningAttempt, ScheduleAdvanceParams, ScheduleSpec,
-    StoredSchedule, after,
+    ExpiredJob, JobPruneParams, JobTransition, RunningAttempt, ScheduleAdvanceParams,
+    ScheduleRestart, ScheduleSpec, StoredSchedule, after,
 };
 
 use super::{Room, Store, apply, decrement};
@@ -123,12 +123,19 @@ impl Store {
         spec: &ScheduleSpec,
         next_run_at: DateTime<Utc>,
         declared_until: DateTime<Utc>,
+        restart: ScheduleRestart,
     ) -> StoredSchedule {
-        self.schedules.upsert(spec, next_run_at, declared_until)
+        self.schedules
+            .upsert(spec, next_run_at, declared_until, restart)
     }
 
-    pub(crate) fn schedule_declare(&mut self, ids: &[&str], declared_until: DateTime<Utc>) {
-        self.schedules.declare(ids, declared_until);
+    pub(crate) fn schedule_declare(
+        &mut self,
+        ids: &[&str],
+        kinds: &[&str],
+        declared_until: DateTime<Utc>,
+    ) {
+        self.schedules.declare(ids, kinds, declared_until);
     }
 
     pub(crate) fn schedule_list(&self) -> Vec<StoredSchedule> {
@@ -145,7 +152,7 @@ impl Store {
     ) -> bool {
         let advanced =
             self.schedules
-                .advance(params.id, params.expected_next, params.next_run_at, now);
+                .advance(params.spec, params.expected_next, params.next_run_at, now);
         if !advanced {
             return false;
         }
