@@ -4,8 +4,11 @@
 //! cargo run --example web
 //! curl -i -X POST localhost:3000/send-email -H 'content-type: application/json' \
 //!      -d '{"user_id": 42, "template": "welcome"}'
-//! curl localhost:3000/jobs/1
+//! curl localhost:3000/api/jobs/1
 //! ```
+//!
+//! The dashboard is at <http://localhost:3000/jobs> (from this machine
+//! only).
 
 use std::time::Duration;
 
@@ -73,8 +76,9 @@ async fn show_job(AxumState(client): AxumState<Client>, Path(id): Path<i64>) -> 
 fn app(client: Client) -> Router {
     Router::new()
         .route("/send-email", post(enqueue_email))
-        .route("/jobs/{id}", get(show_job))
-        .with_state(client)
+        .route("/api/jobs/{id}", get(show_job))
+        .with_state(client.clone())
+        .nest("/jobs", jobs_dashboard::Dashboard::new(client).router())
 }
 
 #[tokio::main]
@@ -92,7 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(client))
+    // the peer address lets the dashboard serve local requests only
+    let app = app(client).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         // Ctrl-C or SIGTERM (what `docker stop` sends) stops the server, then the worker
         .with_graceful_shutdown(jobs_core::shutdown_signal())
         .await?;

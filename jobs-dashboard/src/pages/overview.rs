@@ -1,0 +1,79 @@
+//! `GET /`: jobs per queue and state, and what finished in the last hour.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use chrono::Utc;
+use jobs_core::JobState;
+use maud::{Markup, html};
+
+use crate::Shared;
+use crate::chart;
+use crate::layout::{Base, PageError, frame};
+
+pub(crate) async fn page(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+) -> Result<Markup, PageError> {
+    let now = Utc::now();
+    let counts = shared.client.counts().await?;
+    let since = now - chrono::TimeDelta::minutes(chart::MINUTES);
+    let minutes = shared.client.finished_per_minute(since).await?;
+    let body = html! {
+        h2 { "Finished in the last hour" }
+        (chart::finished_per_minute(&minutes, now))
+        h2 { "Queues" }
+        @if counts.iter().next().is_none() {
+            p { "No jobs are stored." }
+        } @else {
+            table {
+                thead {
+                    tr {
+                        th { "queue" }
+                        @for state in JobState::ALL { th.num { (state.as_str()) } }
+                        th { "oldest available" }
+                    }
+                }
+                tbody {
+                    @for (queue, by_state) in counts.iter() {
+                        tr {
+                            td { a href=(base.to(&format!("/jobs?queue={}", encode(queue)))) { (queue) } }
+                            @for state in JobState::ALL {
+                                td.num {
+                                    @let n = by_state.get(state);
+                                    @if n > 0 {
+                                        a href=(base.to(&format!("/jobs?queue={}&state={}", encode(queue), state.as_str()))) { (n) }
+                                    } @else { "0" }
+                                }
+                            }
+                            td {
+                                @if let Some(due) = by_state.oldest_available_at {
+                                    "waiting " (seconds(now - due)) " s"
+                                } @else { "—" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(&base, "Overview", Some(5), body))
+}
+
+fn seconds(span: chrono::TimeDelta) -> i64 {
+    span.num_seconds().max(0)
+}
+
+/// `text` as a query-string value.
+pub(crate) fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(byte));
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
