@@ -120,15 +120,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use self::params::{
-    ExpiredJob, FetchedBatch, FetchedJob, InsertMode, JobCompleteManyParams, JobExpiredListParams,
-    JobFetchParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
-    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
-    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
-    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleSpec,
-    ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+    ConcurrencyLimit, ExpiredJob, FetchedBatch, FetchedJob, FlowLimits, InsertMode,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
+    JobInsertManyParams, JobParent, JobProgressManyParams, JobPruneParams, JobRescueManyParams,
+    JobTransition, LeaderElectParams, LeaderResignParams, NewJob, ParentCondition, ProgressReport,
+    QueuePauseParams, RateLimit, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
 };
 use crate::wake::Wakeup;
-use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use crate::{BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo, QueueInfo};
 
 /// The latest time jobs-core hands a backend: the last second of the year
 /// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
@@ -263,6 +263,18 @@ pub trait Backend: Send + Sync + 'static {
     /// `jobs` (over any capacity); otherwise changes nothing. Returns whether
     /// it applied.
     async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError>;
+
+    /// Pauses a queue: from the next fetch on, no job of it is claimed
+    /// until [`queue_resume`](Backend::queue_resume); it still accepts
+    /// jobs, and running ones finish. Returns whether it was running.
+    async fn queue_pause(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError>;
+
+    /// Resumes a paused queue and wakes its idle workers. Returns whether
+    /// it was paused.
+    async fn queue_resume(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError>;
+
+    /// Every queue that holds jobs or has a pause record, by name.
+    async fn queue_list(&self) -> Result<Vec<QueueInfo>, BoxError>;
 
     /// Deletes a stored schedule. Returns whether it existed.
     async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError>;

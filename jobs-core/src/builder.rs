@@ -188,6 +188,7 @@ impl JobBuilder {
             None if definition.unique => Some(args.clone()),
             None => None,
         };
+        let concurrency_key = definition.concurrency_key_of(&args);
         let max_attempts = match self.retries {
             Some(retries) => retries.saturating_add(1),
             None => definition.retry.max_attempts(),
@@ -203,7 +204,7 @@ impl JobBuilder {
             unique_key,
             parents: Vec::new(),
             batch: None,
-            concurrency_key: None,
+            concurrency_key,
         })
     }
 }

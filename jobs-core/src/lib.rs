@@ -158,7 +158,9 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::context::JobContext;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
 pub use crate::id::{BatchId, JobId};
-pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
+pub use crate::info::{
+    AttemptError, Counts, JobFilter, JobInfo, QueueCounts, QueueInfo, ScheduleInfo,
+};
 pub use crate::job_state::{JobState, UnknownJobState};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
 pub use crate::shared_state::State;

@@ -8,6 +8,7 @@ use syn::{Expr, LitStr, Path};
 use crate::attr::{self, Attr, Integer};
 use crate::ctxt::Ctxt;
 use crate::duration;
+use crate::flow::{self, RateLimit};
 use crate::keys::{Entry, Key};
 
 const SECOND: u64 = 1_000_000_000;
@@ -73,6 +74,13 @@ pub(crate) struct JobOptions {
     pub(crate) version: u32,
     /// The function that upgrades older arguments, as written.
     pub(crate) upgrade: Option<Path>,
+    /// At most this many runs at once (`concurrency = N`).
+    pub(crate) concurrency: Option<u32>,
+    /// The argument the concurrency limit is kept per value of, as written
+    /// (checked against the signature afterwards).
+    pub(crate) concurrency_key: Option<LitStr>,
+    /// At most `max` starts in any window of `per`.
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 /// The `#[job]` keys being read from one attribute.
@@ -91,6 +99,9 @@ pub(crate) struct JobKeys {
     /// The version's value as written, to point at.
     version_expr: Option<Expr>,
     upgrade: Attr<Path>,
+    concurrency: Attr<u32>,
+    concurrency_key: Attr<LitStr>,
+    rate_limit: Attr<RateLimit>,
     /// The values of the `backoff*` keys, to point at if `delays` is given too.
     backoff_values: Vec<(Key, TokenStream)>,
 }
@@ -111,6 +122,9 @@ impl JobKeys {
             version: Attr::none(Key::Version, attribute),
             version_expr: None,
             upgrade: Attr::none(Key::Upgrade, attribute),
+            concurrency: Attr::none(Key::Concurrency, attribute),
+            concurrency_key: Attr::none(Key::ConcurrencyArgument, attribute),
+            rate_limit: Attr::none(Key::RateLimit, attribute),
             backoff_values: Vec::new(),
         }
     }
@@ -144,6 +158,12 @@ impl JobKeys {
                 self.version.set_with(cx, entry, read_version);
             }
             Key::Upgrade => self.upgrade.set_with(cx, entry, read_upgrade),
+            Key::Concurrency => self.concurrency.set_with(cx, entry, flow::read_concurrency),
+            Key::ConcurrencyArgument => {
+                self.concurrency_key
+                    .set_with(cx, entry, flow::read_concurrency_key);
+            }
+            Key::RateLimit => self.rate_limit.set_with(cx, entry, flow::read_rate_limit),
             Key::Cron | Key::Id | Key::Tz | Key::Misfire => return false,
         }
         if matches!(key, Key::Backoff | Key::BackoffBase | Key::BackoffMax) {
@@ -214,7 +234,24 @@ impl JobKeys {
                 "`upgrade` needs a `version` of 2 or higher next to it: write `version = 2, upgrade = upgrade_send_email` (the function gets the stored version and arguments)",
             );
         }
+        let concurrency_seen = self.concurrency.seen();
+        let concurrency = self.concurrency.get();
+        let concurrency_key = self.concurrency_key.get();
+        if let Some(key) = &concurrency_key
+            && !concurrency_seen
+        {
+            cx.error_spanned_by(
+                key,
+                format!(
+                    "`concurrency_key` makes `concurrency` hold per value of an argument, so it needs `concurrency` next to it: write `concurrency = 1, concurrency_key = {:?}`",
+                    key.value()
+                ),
+            );
+        }
         JobOptions {
+            concurrency,
+            concurrency_key,
+            rate_limit: self.rate_limit.get(),
             version: version.unwrap_or(1),
             upgrade,
             retries: self.retries.get().unwrap_or(DEFAULT_RETRIES),

@@ -38,6 +38,8 @@ pub(crate) struct Job {
 #[derive(Debug, Default)]
 struct Extra {
     unique_key: Option<Box<str>>,
+    /// The value of the kind's `concurrency_key` argument, as JSON text.
+    concurrency_key: Option<Box<str>>,
     errors: Vec<AttemptError>,
     progress: Option<f32>,
 }
@@ -55,6 +57,7 @@ pub(crate) struct JobSeed {
     pub(crate) queue: NameId,
     pub(crate) priority: i16,
     pub(crate) unique_key: Option<Box<str>>,
+    pub(crate) concurrency_key: Option<Box<str>>,
 }
 
 impl Job {
@@ -67,9 +70,10 @@ impl Job {
             scheduled_at: seed.scheduled_at,
             attempted_at: None,
             until: None,
-            extra: seed.unique_key.map(|key| {
+            extra: (seed.unique_key.is_some() || seed.concurrency_key.is_some()).then(|| {
                 Box::new(Extra {
-                    unique_key: Some(key),
+                    unique_key: seed.unique_key,
+                    concurrency_key: seed.concurrency_key,
                     ..Extra::default()
                 })
             }),
@@ -104,6 +108,11 @@ impl Job {
     /// The uniqueness key, for unique jobs.
     pub(crate) fn unique_key(&self) -> Option<&str> {
         self.extra.as_ref()?.unique_key.as_deref()
+    }
+
+    /// The value its concurrency limit is kept per, for keyed kinds.
+    pub(crate) fn concurrency_key(&self) -> Option<&str> {
+        self.extra.as_ref()?.concurrency_key.as_deref()
     }
 
     /// Every failed attempt, oldest first.
@@ -164,6 +173,7 @@ mod tests {
             queue: 0,
             priority: 0,
             unique_key: None,
+            concurrency_key: None,
         };
         let mut job = Job::new(seed, JobState::Available);
         job.set_until(Some(now));

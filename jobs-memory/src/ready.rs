@@ -117,6 +117,17 @@ impl KindReady {
         popped
     }
 
+    /// The ready jobs in claim order, without taking them.
+    fn in_order(&self) -> impl Iterator<Item = ReadyKey> + '_ {
+        let mut lane = self.lane.iter().filter(|key| key.2 > 0).copied().peekable();
+        let mut others = self.others.iter().copied().peekable();
+        std::iter::from_fn(move || match (lane.peek(), others.peek()) {
+            (Some(a), Some(b)) if b < a => others.next(),
+            (Some(_), _) => lane.next(),
+            (None, _) => others.next(),
+        })
+    }
+
     fn is_empty(&self) -> bool {
         self.lane.len() == self.removed && self.others.is_empty()
     }
@@ -204,6 +215,64 @@ impl QueueIndex {
             }
         }
         ids
+    }
+
+    /// Takes up to `limit` ready jobs of `kind` (up to `max_version`) that
+    /// `accept` takes, best first, stepping over the ones it refuses (which
+    /// stay ready): the claim of a kind whose concurrency is kept per key.
+    pub(crate) fn pop_ready_where(
+        &mut self,
+        kind: NameId,
+        max_version: u32,
+        limit: usize,
+        mut accept: impl FnMut(i64) -> bool,
+    ) -> Vec<i64> {
+        let positions: Vec<usize> =
+            self.kinds
+                .get(kind as usize)
+                .map_or_else(Vec::new, |versions| {
+                    versions
+                        .iter()
+                        .take_while(|&&(version, _)| version <= max_version)
+                        .map(|&(_, position)| position as usize)
+                        .collect()
+                });
+        let mut chosen: Vec<(usize, ReadyKey)> = Vec::new();
+        {
+            let mut heads: Vec<_> = positions
+                .iter()
+                .map(|&position| self.ready[position].in_order().peekable())
+                .collect();
+            while chosen.len() < limit {
+                let mut best: Option<(usize, ReadyKey)> = None;
+                for (at, head) in heads.iter_mut().enumerate() {
+                    if let Some(&key) = head.peek()
+                        && best.is_none_or(|(_, best)| key < best)
+                    {
+                        best = Some((at, key));
+                    }
+                }
+                let Some((at, key)) = best else { break };
+                heads[at].next();
+                if accept(key.2) {
+                    chosen.push((positions[at], key));
+                }
+            }
+        }
+        for (position, key) in &chosen {
+            self.ready[*position].remove(key);
+        }
+        chosen.into_iter().map(|(_, key)| key.2).collect()
+    }
+
+    /// Whether a job of `kind` (up to `max_version`) is ready.
+    pub(crate) fn has_ready(&self, kind: NameId, max_version: u32) -> bool {
+        self.kinds.get(kind as usize).is_some_and(|versions| {
+            versions
+                .iter()
+                .take_while(|&&(version, _)| version <= max_version)
+                .any(|&(_, position)| !self.ready[position as usize].is_empty())
+        })
     }
 
     /// Adds a job waiting for its time.

@@ -126,6 +126,7 @@ mod tests {
                 queue: 0,
                 priority: 0,
                 unique_key: None,
+                concurrency_key: None,
             },
             JobState::Available,
         )

@@ -105,6 +105,7 @@ mod complete;
 mod config;
 mod error;
 mod fetch;
+mod flow;
 mod insert;
 mod leader;
 mod listen;

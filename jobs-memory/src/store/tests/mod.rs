@@ -79,6 +79,7 @@ fn fetch_from(
         limit,
         worker_id: "test",
         lease: LEASE,
+        flow: None,
     };
     store.fetch(&request, now)
 }
