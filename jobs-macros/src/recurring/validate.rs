@@ -39,7 +39,11 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
     for entry in &input.entries {
         match entry.key {
             Some(
-                key @ (Key::Unique | Key::Name | Key::Version | Key::Upgrade | Key::ConcurrencyArgument),
+                key @ (Key::Unique
+                | Key::Name
+                | Key::Version
+                | Key::Upgrade
+                | Key::ConcurrencyArgument),
             ) => does_not_apply(cx, entry, key),
             Some(Key::Cron) => keys.cron.set_with(cx, entry, read_cron),
             Some(Key::Id) => keys.id.set_with(cx, entry, read_id),

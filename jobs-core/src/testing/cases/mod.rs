@@ -6,6 +6,7 @@
 mod admin;
 mod bad_input;
 mod fleet;
+mod flow;
 mod leases;
 mod ordering;
 mod pruning;
@@ -19,6 +20,7 @@ mod versions;
 pub use self::admin::*;
 pub use self::bad_input::*;
 pub use self::fleet::*;
+pub use self::flow::*;
 pub use self::leases::*;
 pub use self::ordering::*;
 pub use self::pruning::*;
