@@ -95,6 +95,49 @@
 //!   cannot use (a database schema a newer version migrated); the worker
 //!   runs nothing until it passes.
 //!
+//! ## Flow control
+//!
+//! SPEC §11's limits are kept by the claim, so they hold across every
+//! worker sharing the backend:
+//!
+//! - **Limited claims.** jobs-core fetches each kind with limits on its
+//!   own, with [`JobFetchParams::flow`] set and `kinds` holding that one
+//!   kind; kinds without limits are fetched together exactly as before,
+//!   with `flow: None`, and a backend must keep that claim as it is: a
+//!   feature nobody uses costs nothing. A limited claim is atomic with
+//!   every other limited claim of the same kind (the memory backend holds
+//!   its lock; PostgreSQL serializes them with a transaction advisory lock
+//!   on the schema and kind), and claims, in the usual order, only what is
+//!   left:
+//!   - [`ConcurrencyLimit`]: `max` minus the kind's `Running` jobs (all of
+//!     them, buffered or running, expired leases included). With a `key`,
+//!     per value of [`NewJob::concurrency_key`], stored with each job: jobs
+//!     whose value is full are stepped over and stay `Available`; the
+//!     others are claimed.
+//!   - [`RateLimit`]: `max` minus the kind's claims in the window ending
+//!     now (a claim is the start); the backend records each claim's time
+//!     and forgets those that left the window. When due jobs were held back
+//!     by the rate, [`FetchedBatch::held_until`] says when the window next
+//!     has room, so the fetch loop sleeps exactly that long.
+//!
+//!   A held-back job is not touched: it stays `Available` at its attempt.
+//!   jobs-core claims a rate-limited kind only into free slots (never into
+//!   the prefetch buffer), so a claim is a start within moments; a job of
+//!   a kind with only a concurrency limit may wait in the buffer, where it
+//!   counts as running.
+//! - **Paused queues** ([`queue_pause`](Backend::queue_pause),
+//!   [`queue_resume`](Backend::queue_resume)): a fetch from a paused queue,
+//!   limited or not, claims nothing and reports no due time (the worker
+//!   waits its poll interval or a wake-up), from the first fetch after the
+//!   pause; jobs are still inserted; running jobs are not touched. A resume
+//!   wakes the queue's idle workers as an insert does.
+//!   [`queue_list`](Backend::queue_list) lists every queue that holds jobs
+//!   or has a pause record, by name.
+//! - **Wake-ups**: a backend that can, wakes a limited kind's queue when one
+//!   of its runs ends (the memory backend does); otherwise workers on other
+//!   nodes see the room at their next poll, and the worker that ran the job
+//!   fetches again at once.
+//!
 //! Methods that act on one job by id return `false` (or `None`) when the
 //! job does not exist or is not in a state the operation applies to;
 //! errors are for storage failures only, and a backend that loses its

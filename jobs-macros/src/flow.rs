@@ -104,9 +104,10 @@ pub(crate) fn check_concurrency_key(cx: &Ctxt, key: &LitStr, signature: &Signatu
     }
     let listed = match arguments.as_slice() {
         [] => "this job takes no arguments, so there is nothing to key on; remove `concurrency_key` to limit the kind as a whole".to_owned(),
-        names => {
-            let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-            format!("its arguments are {}", names.join(", "))
+        [only] => format!("its only argument is `{only}`"),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(|name| format!("`{name}`")).collect();
+            format!("its arguments are {} and `{last}`", rest.join(", "))
         }
     };
     cx.error_spanned_by(

@@ -587,6 +587,36 @@ mod tests {
     }
 
     #[test]
+    fn flow_control_keys() {
+        let (options, errors) =
+            check(r#"concurrency = 3, concurrency_key = "account", rate_limit = "100/1m""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(options.concurrency, Some(3));
+        assert_eq!(
+            options.concurrency_key.map(|key| key.value()).as_deref(),
+            Some("account")
+        );
+        assert_eq!(
+            options.rate_limit,
+            Some(RateLimit {
+                max: 100,
+                per: 60 * SECOND
+            })
+        );
+        // each bad value is reported, together; a bad `concurrency` still
+        // counts as given for `concurrency_key`
+        let (_, errors) = check(r#"concurrency = 0, rate_limit = "x/1s", concurrency_key = "a""#);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("`concurrency = 0` is out of range"));
+        assert!(errors[1].starts_with("invalid `rate_limit = \"x/1s\"`"));
+        let (_, errors) = check(r#"concurrency_key = "a""#);
+        assert!(
+            errors[0].contains("needs `concurrency` next to it"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn queue_names() {
         assert!(is_valid_queue_name("a"));
         assert!(is_valid_queue_name(&"a".repeat(64)));

@@ -75,11 +75,12 @@ impl FetchPlan {
         !self.limited.is_empty()
     }
 
-    /// Claims up to `limit` jobs of `queue`: limited kinds first, each up to
-    /// `limited_room` (the free slots: a limited job must not wait in the
-    /// buffer, where it would count against its limit without running and
-    /// start later than its claim said), then the other kinds with what is
-    /// left.
+    /// Claims up to `limit` jobs of `queue`: limited kinds first, then the
+    /// other kinds with what is left. A rate-limited kind is claimed only
+    /// up to `limited_room`, the free slots: its claim is its start, so it
+    /// must not wait in the buffer and start later than the window it was
+    /// counted in. A kind with only a concurrency limit is buffered like
+    /// any other: a buffered job counts as running, so the limit holds.
     pub(crate) async fn fetch(
         &self,
         shared: &WorkerShared,
@@ -120,11 +121,12 @@ impl FetchPlan {
         let first = self.turn.fetch_add(1, Ordering::Relaxed) % self.limited.len();
         let (later, earlier) = self.limited.split_at(first);
         for limited in earlier.iter().chain(later) {
-            let room = limit
-                .saturating_sub(claimed.jobs.len())
-                .min(limited_room.saturating_sub(claimed.jobs.len()));
+            let mut room = limit.saturating_sub(claimed.jobs.len());
+            if limited.limits.rate.is_some() {
+                room = room.min(limited_room.saturating_sub(claimed.jobs.len()));
+            }
             if room == 0 {
-                break;
+                continue;
             }
             let params = request(
                 shared,
