@@ -121,10 +121,10 @@
 //!     has room, so the fetch loop sleeps exactly that long.
 //!
 //!   A held-back job is not touched: it stays `Available` at its attempt.
-//!   jobs-core claims a rate-limited kind only into free slots (never into
-//!   the prefetch buffer), so a claim is a start within moments; a job of
-//!   a kind with only a concurrency limit may wait in the buffer, where it
-//!   counts as running.
+//!   A claimed job may wait in the worker's prefetch buffer, where it
+//!   counts as running, and starts within the prefetch horizon (100 ms by
+//!   default; a worker with `prefetch_horizon(Duration::ZERO)` claims only
+//!   into free slots, so its claims are its starts).
 //! - **Paused queues** ([`queue_pause`](Backend::queue_pause),
 //!   [`queue_resume`](Backend::queue_resume)): a fetch from a paused queue,
 //!   limited or not, claims nothing and reports no due time (the worker

@@ -208,8 +208,10 @@ impl Client {
     /// Pauses `queue` on every worker sharing the backend: it still accepts
     /// jobs, but none of its jobs starts until
     /// [`resume_queue`](Self::resume_queue) (runs already started finish).
-    /// Returns whether it was running; an invalid name is
-    /// [`Error::InvalidQueue`].
+    /// Every claim after the pause skips the queue; a worker still starts
+    /// the few jobs it had claimed just before (what its slots start within
+    /// the prefetch horizon, 100 ms by default). Returns whether it was
+    /// running; an invalid name is [`Error::InvalidQueue`].
     ///
     /// ```rust,standalone_crate
     /// # use jobs_core::Client;

@@ -431,6 +431,27 @@ mod tests {
     }
 
     #[test]
+    fn pop_ready_where_steps_over_refused_jobs_in_claim_order() {
+        let t0 = Utc::now();
+        let t = |secs| t0 + TimeDelta::seconds(secs);
+        let mut queue = QueueIndex::default();
+        for id in 1..=4 {
+            queue.push_ready(1, 1, (0, t(id), id));
+        }
+        // ahead of the lane, and a newer version that is not asked for
+        queue.push_ready(1, 1, (-1, t(9), 5));
+        queue.push_ready(1, 2, (-5, t(0), 6));
+        queue.push_ready(2, 1, (-9, t(0), 7));
+        let odd = |id: i64| id % 2 == 1;
+        assert_eq!(queue.pop_ready_where(1, 1, 10, odd), [5, 1, 3]);
+        assert!(queue.has_ready(1, 1), "the refused ones stay ready");
+        assert_eq!(queue.pop_ready_where(1, 1, 1, |_| true), [2]);
+        assert_eq!(queue.pop_ready(&[(1, 2)], 10), [6, 4]);
+        assert!(!queue.has_ready(1, 2));
+        assert!(queue.has_ready(2, 1));
+    }
+
+    #[test]
     fn waiting_jobs_come_due_in_time_order() {
         let t0 = Utc::now();
         let mut queue = QueueIndex::default();

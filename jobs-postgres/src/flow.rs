@@ -44,11 +44,12 @@ started AS (
     WHERE $9::integer IS NOT NULL AND kind = $2
       AND started_at > (SELECT at FROM clock) - make_interval(secs => $10)
 ),
+-- a job without a key (stored before its kind had one) counts as the key ''
 running AS (
-    SELECT concurrency_key AS key, count(*) AS n
+    SELECT coalesce(concurrency_key, '') AS key, count(*) AS n
     FROM {schema}.jobs
     WHERE $7::integer IS NOT NULL AND state = 'running' AND kind = $2
-    GROUP BY concurrency_key
+    GROUP BY 1
 ),
 room AS (
     SELECT greatest(0, least(
@@ -59,30 +60,37 @@ room AS (
              ELSE $7 - coalesce((SELECT sum(n) FROM running), 0)::bigint END
     )) AS n
 ),
+-- the running counts per key as one object, built once and looked up per
+-- row, so the ready rows stream from the index in claim order
+running_by_key AS (
+    SELECT coalesce(jsonb_object_agg(key, n) FILTER (WHERE $8), '{}') AS counts FROM running
+),
+-- the ready rows in claim order, those of full keys stepped over
 candidates AS (
-    SELECT id, priority, scheduled_at, concurrency_key
-    FROM {schema}.jobs j
-    WHERE state IN ('available', 'scheduled', 'retryable')
-      AND queue = $1
-      AND scheduled_at <= now()
-      AND kind = $2
-      AND version <= $6
-      AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)
-      AND (NOT $8 OR coalesce((SELECT r.n FROM running r
-                               WHERE r.key IS NOT DISTINCT FROM j.concurrency_key), 0) < $7)
-    ORDER BY priority, scheduled_at, id
+    SELECT id, priority, scheduled_at, key, running FROM (
+        SELECT j.id, j.priority, j.scheduled_at, coalesce(j.concurrency_key, '') AS key,
+               coalesce(((SELECT counts FROM running_by_key)
+                         ->> coalesce(j.concurrency_key, ''))::bigint, 0) AS running
+        FROM {schema}.jobs j
+        WHERE j.state IN ('available', 'scheduled', 'retryable')
+          AND j.queue = $1
+          AND j.scheduled_at <= now()
+          AND j.kind = $2
+          AND j.version <= $6
+          AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)
+        ORDER BY j.priority, j.scheduled_at, j.id
+    ) AS ready
+    WHERE NOT $8 OR running < $7
     -- keyed: look a little further, as several of the first may share a key
     LIMIT (SELECT n FROM room) * (CASE WHEN $8 THEN 4 ELSE 1 END)
 ),
 ranked AS (
-    SELECT c.*, row_number() OVER (PARTITION BY concurrency_key
-                                   ORDER BY priority, scheduled_at, id) AS rank
+    SELECT c.*, row_number() OVER (PARTITION BY key ORDER BY priority, scheduled_at, id) AS rank
     FROM candidates c
 ),
 chosen AS (
-    SELECT id FROM ranked r
-    WHERE NOT $8 OR r.rank + coalesce((SELECT x.n FROM running x
-                                       WHERE x.key IS NOT DISTINCT FROM r.concurrency_key), 0) <= $7
+    SELECT id FROM ranked
+    WHERE NOT $8 OR rank + running <= $7
     ORDER BY priority, scheduled_at, id
     LIMIT (SELECT n FROM room)
 ),

@@ -206,7 +206,7 @@ async fn run_one(
     plan: &FetchPlan,
     interrupt: &CancellationToken,
 ) -> Result<Step> {
-    let batch = match plan.fetch(shared, &queue.name, 1, 1).await {
+    let batch = match plan.fetch(shared, &queue.name, 1).await {
         Ok(batch) => batch,
         Err(partial) => {
             // nothing claimed before the failure (one job at most, and the

@@ -76,17 +76,16 @@ impl FetchPlan {
     }
 
     /// Claims up to `limit` jobs of `queue`: limited kinds first, then the
-    /// other kinds with what is left. A rate-limited kind is claimed only
-    /// up to `limited_room`, the free slots: its claim is its start, so it
-    /// must not wait in the buffer and start later than the window it was
-    /// counted in. A kind with only a concurrency limit is buffered like
-    /// any other: a buffered job counts as running, so the limit holds.
+    /// other kinds with what is left. Limited jobs are buffered like any
+    /// other: a buffered job counts as running for a concurrency limit, and
+    /// its claim counts as its start for a rate limit (the buffer holds what
+    /// the slots start within the prefetch horizon, so a claimed job starts
+    /// within it; a horizon of zero claims only into free slots).
     pub(crate) async fn fetch(
         &self,
         shared: &WorkerShared,
         queue: &str,
         limit: usize,
-        limited_room: usize,
     ) -> Result<FetchedBatch, PartialFetch> {
         fn request<'a>(
             shared: &'a WorkerShared,
@@ -121,12 +120,9 @@ impl FetchPlan {
         let first = self.turn.fetch_add(1, Ordering::Relaxed) % self.limited.len();
         let (later, earlier) = self.limited.split_at(first);
         for limited in earlier.iter().chain(later) {
-            let mut room = limit.saturating_sub(claimed.jobs.len());
-            if limited.limits.rate.is_some() {
-                room = room.min(limited_room.saturating_sub(claimed.jobs.len()));
-            }
+            let room = limit.saturating_sub(claimed.jobs.len());
             if room == 0 {
-                continue;
+                break;
             }
             let params = request(
                 shared,

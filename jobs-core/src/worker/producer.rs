@@ -67,9 +67,7 @@ impl Producer {
                 }
             };
             wakeup.mark_seen();
-            let fetched = plan
-                .fetch(&self.shared, &queue.name, limit, queue.free_slots())
-                .await;
+            let fetched = plan.fetch(&self.shared, &queue.name, limit).await;
             let batch = match fetched {
                 Ok(batch) => {
                     backoff.succeeded();

@@ -135,14 +135,6 @@ impl LocalQueue {
         room.min(fetch_batch)
     }
 
-    /// Slots neither running a job nor promised to a buffered one: how many
-    /// jobs of a limited kind to claim now.
-    pub(crate) fn free_slots(&self) -> usize {
-        let buffered = self.buffered.load(Ordering::Acquire);
-        let busy = self.busy.load(Ordering::Acquire);
-        self.concurrency.saturating_sub(buffered + busy)
-    }
-
     /// Waits until [`wanted`](Self::wanted) may have grown.
     pub(crate) async fn room(&self) {
         self.room.notified().await;
