@@ -13,7 +13,7 @@
 //!   stepping over jobs whose key is full;
 //! - records each start and prunes starts that left the window;
 //! - returns the queue's next due time, and `held_until`: when the window
-//!   next has room, if the rate limit is what stopped it.
+//!   next has room, if it is full and due jobs of the kind wait.
 //!
 //! Starts are stamped with `clock_timestamp()` (the time of the claim, not of
 //! its transaction's start, which may precede a wait for the lock). Kinds
@@ -127,8 +127,14 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
           AND version <= $6
           AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)),
        NULL::integer,
+       -- the window is full and due jobs wait: when its oldest start leaves
        CASE WHEN $9::integer IS NOT NULL
                  AND (SELECT n FROM started) + (SELECT count(*) FROM claimed) >= $9
+                 AND EXISTS (SELECT 1 FROM {schema}.jobs w
+                             WHERE w.state IN ('available', 'scheduled', 'retryable')
+                               AND w.queue = $1 AND w.scheduled_at <= now()
+                               AND w.kind = $2 AND w.version <= $6
+                               AND w.id NOT IN (SELECT id FROM claimed))
             THEN coalesce((SELECT oldest FROM started), (SELECT at FROM clock))
                  + make_interval(secs => $10)
        END";
