@@ -7,6 +7,7 @@ mod common;
 
 mod claim;
 mod drain;
+mod flow;
 mod tx;
 mod unique;
 

@@ -13,6 +13,7 @@ use crate::view::JobView;
 use super::*;
 
 mod admin;
+mod flow;
 mod invariants;
 mod leader;
 mod running;
