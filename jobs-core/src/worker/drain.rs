@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::{JobCompleteManyParams, JobTransition};
+use crate::backend::{JobCompleteManyParams, JobTransition, RunningAttempt};
 use crate::registry::JobDefinition;
 use crate::worker::executor;
 use crate::worker::fetch_plan::FetchPlan;
+use crate::worker::outcome::Outcome;
 use crate::worker::queue::LocalQueue;
 use crate::worker::{Worker, WorkerShared};
 use crate::{Error, JobState, Result};
@@ -209,16 +210,22 @@ async fn run_one(
     let batch = match plan.fetch(shared, &queue.name, 1).await {
         Ok(batch) => batch,
         Err(partial) => {
-            // nothing claimed before the failure (one job at most, and the
-            // failing fetch claimed none of it); hand back what was, if any
-            queue.push(partial.claimed.jobs);
-            for job in queue.close() {
-                let run = crate::backend::RunningAttempt {
-                    id: job.id,
-                    attempt: job.attempt,
-                };
-                let transitions =
-                    vec![crate::worker::outcome::Outcome::Release.into_transition(run)];
+            // a job claimed before the failing fetch goes back unrun (with
+            // a limit of one, the plan stops fetching once it has one, so
+            // this is empty in practice)
+            let transitions: Vec<JobTransition> = partial
+                .claimed
+                .jobs
+                .iter()
+                .map(|job| {
+                    let run = RunningAttempt {
+                        id: job.id,
+                        attempt: job.attempt,
+                    };
+                    Outcome::Release.into_transition(run)
+                })
+                .collect();
+            if !transitions.is_empty() {
                 let _ = shared
                     .backend
                     .job_complete_many(JobCompleteManyParams { transitions })
