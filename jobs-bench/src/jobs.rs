@@ -126,6 +126,74 @@ pub(crate) async fn probe(stamps: State<Arc<Stamps>>, seq: u64) {
     Stamps::set(&stamps.started, seq, stamps.now());
 }
 
+/// Does nothing; at most 8 run at once per `key` across all workers.
+#[job(
+    name = "bench_keyed",
+    queue = "bench",
+    retries = 0,
+    concurrency = 8,
+    concurrency_key = "key"
+)]
+pub(crate) async fn keyed(tally: State<Arc<Tally>>, key: u32) {
+    let _ = key;
+    tally.add();
+}
+
+/// Records its start; at most 5,000 start in any second across all workers.
+#[job(
+    name = "bench_rate_limited",
+    queue = "bench",
+    retries = 0,
+    rate_limit = "5000/1s"
+)]
+pub(crate) async fn rate_limited(starts: State<Arc<Starts>>) {
+    starts.record();
+}
+
+/// When each job of a run started, in the order they started.
+#[derive(Debug)]
+pub(crate) struct Starts {
+    base: Instant,
+    /// Nanoseconds since `base`, one slot per start.
+    at: Vec<AtomicU64>,
+    count: AtomicU64,
+}
+
+impl Starts {
+    pub(crate) fn new(jobs: usize) -> Self {
+        Self {
+            base: Instant::now(),
+            at: (0..jobs).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self) {
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let seq = self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = usize::try_from(seq).ok().and_then(|i| self.at.get(i)) {
+            slot.store(now, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Every start so far, sorted.
+    pub(crate) fn sorted(&self) -> Vec<Duration> {
+        let count = usize::try_from(self.count()).unwrap_or(usize::MAX);
+        let mut at: Vec<Duration> = self
+            .at
+            .iter()
+            .take(count)
+            .map(|slot| Duration::from_nanos(slot.load(Ordering::Relaxed)))
+            .collect();
+        at.sort_unstable();
+        at
+    }
+}
+
 /// Carries a 32-byte argument.
 #[job(name = "bench_payload", queue = "bench", retries = 0)]
 pub(crate) async fn payload(tally: State<Arc<Tally>>, data: String) {

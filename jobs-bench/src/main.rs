@@ -10,6 +10,7 @@
 //! implemented in `memory.rs` or `postgres/`.
 
 mod args;
+mod flow;
 mod jobs;
 mod load;
 mod memory;
@@ -20,6 +21,9 @@ mod stats;
 mod workloads;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use jobs_memory::MemoryBackend;
 
 use crate::args::{Args, USAGE};
 use crate::report::Report;
@@ -132,6 +136,14 @@ async fn run(args: &Args) -> Result<(), String> {
             eprintln!("== pg-scheduled");
             emit(postgres::scheduled(pg, &sizes).await?);
         }
+        if wants("pg-drain-keyed") {
+            eprintln!("== pg-drain-keyed");
+            emit(postgres::drain_keyed(pg, &sizes).await?);
+        }
+        if wants("pg-drain-rate") {
+            eprintln!("== pg-drain-rate");
+            emit(postgres::drain_rate(pg, &sizes).await?);
+        }
     }
     if wants("mem-drain") {
         eprintln!("== mem-drain");
@@ -140,6 +152,16 @@ async fn run(args: &Args) -> Result<(), String> {
     if wants("mem-latency") {
         eprintln!("== mem-latency");
         emit(memory::latency(&sizes).await?);
+    }
+    if wants("mem-drain-keyed") {
+        eprintln!("== mem-drain-keyed");
+        let backend = Arc::new(MemoryBackend::with_capacity(sizes.keyed_jobs));
+        emit(flow::drain_keyed("mem-drain-keyed", "memory", backend, &sizes).await?);
+    }
+    if wants("mem-drain-rate") {
+        eprintln!("== mem-drain-rate");
+        let backend = Arc::new(MemoryBackend::with_capacity(sizes.rate_jobs));
+        emit(flow::drain_rate("mem-drain-rate", "memory", backend, &sizes).await?);
     }
     if wants("mem-rss") {
         eprintln!("== mem-rss");

@@ -7,6 +7,8 @@ use serde_json::{Map, Value, json};
 pub(crate) enum Target {
     AtLeast(f64),
     AtMost(f64),
+    /// Within this many percent of the goal, either way.
+    Within(f64, f64),
 }
 
 impl Target {
@@ -14,6 +16,7 @@ impl Target {
         match self {
             Target::AtLeast(goal) => value >= goal,
             Target::AtMost(goal) => value <= goal,
+            Target::Within(goal, percent) => (value - goal).abs() <= goal * percent / 100.0,
         }
     }
 }
@@ -88,11 +91,11 @@ impl Report {
                     "unit": figure.unit,
                 });
                 if let Some(target) = figure.target {
-                    let (op, goal) = match target {
-                        Target::AtLeast(goal) => (">=", goal),
-                        Target::AtMost(goal) => ("<=", goal),
-                    };
-                    object["target"] = json!(format!("{op} {goal}"));
+                    object["target"] = json!(match target {
+                        Target::AtLeast(goal) => format!(">= {goal}"),
+                        Target::AtMost(goal) => format!("<= {goal}"),
+                        Target::Within(goal, percent) => format!("{goal} ± {percent}%"),
+                    });
                     object["met"] = json!(target.met(figure.value));
                 }
                 object
@@ -163,6 +166,7 @@ pub(crate) fn table(reports: &[Report]) -> String {
                     let text = match target {
                         Target::AtLeast(goal) => format!(">= {}", human(goal)),
                         Target::AtMost(goal) => format!("<= {}", human(goal)),
+                        Target::Within(goal, percent) => format!("{} ± {percent}%", human(goal)),
                     };
                     let met = if target.met(figure.value) {
                         "yes"

@@ -48,6 +48,16 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         about: "start - scheduled time of jobs scheduled evenly",
     },
     Workload {
+        name: "pg-drain-keyed",
+        backend: Which::Postgres,
+        about: "run no-op jobs with concurrency = 8 per key over 1,000 keys",
+    },
+    Workload {
+        name: "pg-drain-rate",
+        backend: Which::Postgres,
+        about: "run no-op jobs with rate_limit = \"5000/1s\"",
+    },
+    Workload {
         name: "mem-drain",
         backend: Which::Memory,
         about: "run queued no-op jobs",
@@ -56,6 +66,16 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         name: "mem-latency",
         backend: Which::Memory,
         about: "enqueue -> start latency at a steady rate",
+    },
+    Workload {
+        name: "mem-drain-keyed",
+        backend: Which::Memory,
+        about: "run no-op jobs with concurrency = 8 per key over 1,000 keys",
+    },
+    Workload {
+        name: "mem-drain-rate",
+        backend: Which::Memory,
+        about: "run no-op jobs with rate_limit = \"5000/1s\"",
     },
     Workload {
         name: "mem-rss",
@@ -81,6 +101,11 @@ pub(crate) struct Sizes {
     pub(crate) mem_latency_rate: u32,
     pub(crate) mem_latency_secs: u32,
     pub(crate) mem_rss_jobs: usize,
+    /// Jobs of the keyed drains, and how many keys they spread over.
+    pub(crate) keyed_jobs: usize,
+    pub(crate) keyed_keys: u32,
+    /// Jobs of the rate-limited drains (at 5,000 a second).
+    pub(crate) rate_jobs: usize,
 }
 
 impl Sizes {
@@ -100,6 +125,9 @@ impl Sizes {
         mem_latency_rate: 10_000,
         mem_latency_secs: 20,
         mem_rss_jobs: 1_000_000,
+        keyed_jobs: 100_000,
+        keyed_keys: 1_000,
+        rate_jobs: 20_000,
     };
 
     /// A smoke test: every workload, a tenth of the size or less.
@@ -118,5 +146,8 @@ impl Sizes {
         mem_latency_rate: 10_000,
         mem_latency_secs: 2,
         mem_rss_jobs: 100_000,
+        keyed_jobs: 10_000,
+        keyed_keys: 1_000,
+        rate_jobs: 10_000,
     };
 }

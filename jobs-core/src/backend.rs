@@ -127,6 +127,49 @@
 //!   cannot use (a database schema a newer version migrated); the worker
 //!   runs nothing until it passes.
 //!
+//! ## Flow control
+//!
+//! SPEC §11's limits are kept by the claim, so they hold across every
+//! worker sharing the backend:
+//!
+//! - **Limited claims.** jobs-core fetches each kind with limits on its
+//!   own, with [`JobFetchParams::flow`] set and `kinds` holding that one
+//!   kind; kinds without limits are fetched together exactly as before,
+//!   with `flow: None`, and a backend must keep that claim as it is: a
+//!   feature nobody uses costs nothing. A limited claim is atomic with
+//!   every other limited claim of the same kind (the memory backend holds
+//!   its lock; PostgreSQL serializes them with a transaction advisory lock
+//!   on the schema and kind), and claims, in the usual order, only what is
+//!   left:
+//!   - [`ConcurrencyLimit`]: `max` minus the kind's `Running` jobs (all of
+//!     them, buffered or running, expired leases included). With a `key`,
+//!     per value of [`NewJob::concurrency_key`], stored with each job: jobs
+//!     whose value is full are stepped over and stay `Available`; the
+//!     others are claimed.
+//!   - [`RateLimit`]: `max` minus the kind's claims in the window ending
+//!     now (a claim is the start); the backend records each claim's time
+//!     and forgets those that left the window. When due jobs were held back
+//!     by the rate, [`FetchedBatch::held_until`] says when the window next
+//!     has room, so the fetch loop sleeps exactly that long.
+//!
+//!   A held-back job is not touched: it stays `Available` at its attempt.
+//!   A claimed job may wait in the worker's prefetch buffer, where it
+//!   counts as running, and starts within the prefetch horizon (100 ms by
+//!   default; a worker with `prefetch_horizon(Duration::ZERO)` claims only
+//!   into free slots, so its claims are its starts).
+//! - **Paused queues** ([`queue_pause`](Backend::queue_pause),
+//!   [`queue_resume`](Backend::queue_resume)): a fetch from a paused queue,
+//!   limited or not, claims nothing and reports no due time (the worker
+//!   waits its poll interval or a wake-up), from the first fetch after the
+//!   pause; jobs are still inserted; running jobs are not touched. A resume
+//!   wakes the queue's idle workers as an insert does.
+//!   [`queue_list`](Backend::queue_list) lists every queue that holds jobs
+//!   or has a pause record, by name.
+//! - **Wake-ups**: a backend that can, wakes a limited kind's queue when one
+//!   of its runs ends (the memory backend does); otherwise workers on other
+//!   nodes see the room at their next poll, and the worker that ran the job
+//!   fetches again at once.
+//!
 //! Methods that act on one job by id return `false` (or `None`) when the
 //! job does not exist or is not in a state the operation applies to;
 //! errors are for storage failures only, and a backend that loses its
@@ -153,19 +196,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use self::params::{
-    BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, FetchedJob, InsertMode,
-    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
-    JobFinishedPerMinuteParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
-    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
-    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
-    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleRestart,
-    ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoredSchedule,
+    BatchIdParams, BatchInsertParams, ConcurrencyLimit, ExpiredJob, FetchedBatch, FetchedJob,
+    FlowLimits, InsertMode, InsertedBatch, JobCompleteManyParams, JobExpiredListParams,
+    JobFetchParams, JobFinishedPerMinuteParams, JobHeartbeatParams, JobIdParams,
+    JobInsertManyParams, JobParent, JobProgressManyParams, JobPruneParams, JobRescueManyParams,
+    JobTransition, LeaderElectParams, LeaderResignParams, NewJob, ParentCondition, ProgressReport,
+    QueuePauseParams, RateLimit, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
+    ScheduleRemoveParams, ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
+    StoredSchedule,
 };
 pub use self::parents::{
     ParentEnd, ParentVerdict, broken_error, broken_message, dedup_parents, judge_parents,
 };
 use crate::wake::Wakeup;
-use crate::{BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo};
+use crate::{
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo, QueueInfo,
+};
 
 /// The latest time jobs-core hands a backend: the last second of the year
 /// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
@@ -327,6 +373,18 @@ pub trait Backend: Send + Sync + 'static {
     /// `jobs` (over any capacity); otherwise changes nothing. Returns whether
     /// it applied.
     async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError>;
+
+    /// Pauses a queue: from the next fetch on, no job of it is claimed
+    /// until [`queue_resume`](Backend::queue_resume); it still accepts
+    /// jobs, and running ones finish. Returns whether it was running.
+    async fn queue_pause(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError>;
+
+    /// Resumes a paused queue and wakes its idle workers. Returns whether
+    /// it was paused.
+    async fn queue_resume(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError>;
+
+    /// Every queue that holds jobs or has a pause record, by name.
+    async fn queue_list(&self) -> Result<Vec<QueueInfo>, BoxError>;
 
     /// Deletes a stored schedule. Returns whether it existed.
     async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError>;

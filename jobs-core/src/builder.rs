@@ -278,6 +278,7 @@ impl JobBuilder {
         };
         let mut parents = self.parents;
         dedup_parents(&mut parents);
+        let concurrency_key = definition.concurrency_key_of(&args);
         let max_attempts = match self.retries {
             Some(retries) => retries.saturating_add(1),
             None => definition.retry.max_attempts(),
@@ -293,7 +294,7 @@ impl JobBuilder {
             unique_key,
             parents,
             batch: None,
-            concurrency_key: None,
+            concurrency_key,
         })
     }
 }

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use crate::backend::{
     Backend, BatchIdParams, InsertMode, JobFinishedPerMinuteParams, JobIdParams,
-    JobInsertManyParams, LATEST, ScheduleRemoveParams, ScheduleRestart, ScheduleUpsertParams,
+    JobInsertManyParams, LATEST, QueuePauseParams, ScheduleRemoveParams, ScheduleRestart,
+    ScheduleUpsertParams,
 };
 use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
 use crate::id::BatchId;
 use crate::worker::metrics::names;
 use crate::{
-    Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, Result,
-    Schedule, ScheduleInfo, ScheduleOrigin,
+    Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, QueueInfo,
+    Result, Schedule, ScheduleInfo, ScheduleOrigin, is_valid_queue_name,
 };
 
 /// The default limit on a job's encoded arguments: 1 MiB.
@@ -308,6 +309,49 @@ impl Client {
             .collect())
     }
 
+    /// Pauses `queue` on every worker sharing the backend: it still accepts
+    /// jobs, but none of its jobs starts until
+    /// [`resume_queue`](Self::resume_queue) (runs already started finish).
+    /// Every claim after the pause skips the queue; a worker still starts
+    /// the few jobs it had claimed just before (what its slots start within
+    /// the prefetch horizon, 100 ms by default). Returns whether it was
+    /// running; an invalid name is [`Error::InvalidQueue`].
+    ///
+    /// ```rust,standalone_crate
+    /// # use jobs_core::Client;
+    /// # use jobs_memory::MemoryBackend;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jobs_core::Error> {
+    /// let client = Client::new(MemoryBackend::new());
+    /// client.pause_queue("mailer").await?;
+    /// let queues = client.queues().await?;
+    /// assert!(queues.iter().any(|queue| queue.name == "mailer" && queue.paused));
+    /// client.resume_queue("mailer").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pause_queue(&self, queue: &str) -> Result<bool> {
+        let params = queue_params(queue)?;
+        self.backend
+            .queue_pause(params)
+            .await
+            .map_err(Error::Backend)
+    }
+
+    /// Resumes a paused `queue`; idle workers start its jobs at once.
+    /// Returns whether it was paused.
+    pub async fn resume_queue(&self, queue: &str) -> Result<bool> {
+        let params = queue_params(queue)?;
+        self.backend
+            .queue_resume(params)
+            .await
+            .map_err(Error::Backend)
+    }
+
+    /// Every queue that holds jobs or was paused, by name, with whether it
+    /// is paused.
+    pub async fn queues(&self) -> Result<Vec<QueueInfo>> {
+        self.backend.queue_list().await.map_err(Error::Backend)
+    }
+
     /// Deletes a stored recurring schedule. Returns whether it existed.
     pub async fn remove_schedule(&self, id: &str) -> Result<bool> {
         self.backend
@@ -315,6 +359,14 @@ impl Client {
             .await
             .map_err(Error::Backend)
     }
+}
+
+/// The params naming `queue`, if its name is valid.
+fn queue_params(queue: &str) -> Result<QueuePauseParams<'_>> {
+    if !is_valid_queue_name(queue) {
+        return Err(Error::InvalidQueue(queue.to_owned()));
+    }
+    Ok(QueuePauseParams { queue })
 }
 
 impl fmt::Debug for Client {

@@ -284,6 +284,9 @@ pub enum Error {
     /// A worker could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// A queue name given to the client is not `[a-z0-9_-]{1,64}`.
+    #[error("invalid queue name `{0}`: use 1 to 64 of a-z, 0-9, `_` and `-`")]
+    InvalidQueue(String),
     /// The storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),

@@ -8,6 +8,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::{BatchId, JobId, JobState};
 
+/// A queue as [`Client::queues`](crate::Client::queues) lists it: every
+/// queue that holds jobs or was ever paused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueueInfo {
+    /// The queue's name.
+    pub name: String,
+    /// Whether it is paused: it accepts jobs, but no worker starts one
+    /// until it is resumed.
+    pub paused: bool,
+}
+
+impl QueueInfo {
+    /// A queue's entry (for backends).
+    pub fn new(name: impl Into<String>, paused: bool) -> Self {
+        Self {
+            name: name.into(),
+            paused,
+        }
+    }
+}
+
 /// One failed attempt, kept in a job's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptError {

@@ -166,7 +166,7 @@ pub use crate::cron::Misfire;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
 pub use crate::id::{BatchId, JobId};
 pub use crate::info::{
-    AttemptError, Counts, FinishedMinute, JobFilter, JobInfo, QueueCounts, ScheduleInfo,
+    AttemptError, Counts, FinishedMinute, JobFilter, JobInfo, QueueCounts, QueueInfo, ScheduleInfo,
 };
 pub use crate::job_state::{JobState, UnknownJobState};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};

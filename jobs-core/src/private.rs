@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::backend::{ConcurrencyLimit, RateLimit};
 pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::cron::Misfire;
 pub use crate::registry::{

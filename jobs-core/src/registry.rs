@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::JobError;
+use crate::backend::{ConcurrencyLimit, FlowLimits, RateLimit};
 use crate::context::JobContext;
 use crate::cron::Misfire;
 use crate::retry::RetryPolicy;
@@ -83,11 +84,39 @@ pub struct JobDefinition {
     /// Turns the arguments of an older stored version into this version's
     /// (`#[job(upgrade = path)]`).
     pub upgrade: Option<UpgradeFn>,
+    /// At most this many attempts run at once across all workers
+    /// (`#[job(concurrency = N, concurrency_key = "arg")]`).
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// At most this many attempts start in any window across all workers
+    /// (`#[job(rate_limit = "N/duration")]`).
+    pub rate_limit: Option<RateLimit>,
     /// Decodes the arguments and runs the function.
     pub run: fn(Invocation) -> JobFuture,
 }
 
 impl JobDefinition {
+    /// The kind's flow-control limits, `None` for a kind without any: its
+    /// jobs are claimed by the usual fetch.
+    pub fn flow_limits(&self) -> Option<FlowLimits> {
+        let limits = FlowLimits {
+            concurrency: self.concurrency,
+            rate: self.rate_limit,
+        };
+        limits.is_limited().then_some(limits)
+    }
+
+    /// The value of the `concurrency_key` argument in `args` (a JSON
+    /// object), as canonical JSON text: what the limit is kept per. `None`
+    /// without a key; JSON `null` when the argument is missing.
+    pub(crate) fn concurrency_key_of(&self, args: &str) -> Option<String> {
+        let key = self.concurrency?.key?;
+        let value = serde_json::from_str::<serde_json::Value>(args)
+            .ok()
+            .and_then(|mut args| args.get_mut(key).map(serde_json::Value::take))
+            .unwrap_or(serde_json::Value::Null);
+        Some(value.to_string())
+    }
+
     /// The arguments a job stored with `version` runs with: as stored, or,
     /// for an older version with an `upgrade` function, what that function
     /// makes of them. `upgrade` is called once, with the stored version, and

@@ -49,6 +49,9 @@ keys! {
     Name => name,
     Version => version,
     Upgrade => upgrade,
+    Concurrency => concurrency,
+    ConcurrencyArgument => concurrency_key,
+    RateLimit => rate_limit,
     Cron => cron,
     Id => id,
     Tz => tz,
@@ -69,6 +72,9 @@ pub(crate) const JOB_KEYS: &[Key] = &[
     Key::Name,
     Key::Version,
     Key::Upgrade,
+    Key::Concurrency,
+    Key::ConcurrencyArgument,
+    Key::RateLimit,
 ];
 
 /// The keys of `#[recurring]`: its own, then the `#[job]` keys that apply.
@@ -85,6 +91,8 @@ pub(crate) const RECURRING_KEYS: &[Key] = &[
     Key::Queue,
     Key::Priority,
     Key::Timeout,
+    Key::Concurrency,
+    Key::RateLimit,
 ];
 
 impl Key {
@@ -103,6 +111,9 @@ impl Key {
             Key::Name => "name = \"send_welcome_email\"",
             Key::Version => "version = 2",
             Key::Upgrade => "upgrade = upgrade_send_email",
+            Key::Concurrency => "concurrency = 1",
+            Key::ConcurrencyArgument => "concurrency_key = \"account_id\"",
+            Key::RateLimit => "rate_limit = \"100/1m\"",
             Key::Cron => "cron = \"0 0 2 * * *\"",
             Key::Id => "id = \"nightly-report\"",
             Key::Tz => "tz = \"Europe/Berlin\"",

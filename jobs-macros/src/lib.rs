@@ -10,6 +10,7 @@ mod attr;
 mod cron;
 mod ctxt;
 mod duration;
+mod flow;
 mod job;
 mod keys;
 mod options;

@@ -8,6 +8,7 @@ use syn::{Expr, LitStr, Path};
 use crate::attr::{self, Attr, Integer};
 use crate::ctxt::Ctxt;
 use crate::duration;
+use crate::flow::{self, RateLimit};
 use crate::keys::{Entry, Key};
 
 const SECOND: u64 = 1_000_000_000;
@@ -73,6 +74,13 @@ pub(crate) struct JobOptions {
     pub(crate) version: u32,
     /// The function that upgrades older arguments, as written.
     pub(crate) upgrade: Option<Path>,
+    /// At most this many runs at once (`concurrency = N`).
+    pub(crate) concurrency: Option<u32>,
+    /// The argument the concurrency limit is kept per value of, as written
+    /// (checked against the signature afterwards).
+    pub(crate) concurrency_key: Option<LitStr>,
+    /// At most `max` starts in any window of `per`.
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 /// The `#[job]` keys being read from one attribute.
@@ -91,6 +99,9 @@ pub(crate) struct JobKeys {
     /// The version's value as written, to point at.
     version_expr: Option<Expr>,
     upgrade: Attr<Path>,
+    concurrency: Attr<u32>,
+    concurrency_key: Attr<LitStr>,
+    rate_limit: Attr<RateLimit>,
     /// The values of the `backoff*` keys, to point at if `delays` is given too.
     backoff_values: Vec<(Key, TokenStream)>,
 }
@@ -111,6 +122,9 @@ impl JobKeys {
             version: Attr::none(Key::Version, attribute),
             version_expr: None,
             upgrade: Attr::none(Key::Upgrade, attribute),
+            concurrency: Attr::none(Key::Concurrency, attribute),
+            concurrency_key: Attr::none(Key::ConcurrencyArgument, attribute),
+            rate_limit: Attr::none(Key::RateLimit, attribute),
             backoff_values: Vec::new(),
         }
     }
@@ -144,6 +158,12 @@ impl JobKeys {
                 self.version.set_with(cx, entry, read_version);
             }
             Key::Upgrade => self.upgrade.set_with(cx, entry, read_upgrade),
+            Key::Concurrency => self.concurrency.set_with(cx, entry, flow::read_concurrency),
+            Key::ConcurrencyArgument => {
+                self.concurrency_key
+                    .set_with(cx, entry, flow::read_concurrency_key);
+            }
+            Key::RateLimit => self.rate_limit.set_with(cx, entry, flow::read_rate_limit),
             Key::Cron | Key::Id | Key::Tz | Key::Misfire => return false,
         }
         if matches!(key, Key::Backoff | Key::BackoffBase | Key::BackoffMax) {
@@ -214,7 +234,24 @@ impl JobKeys {
                 "`upgrade` needs a `version` of 2 or higher next to it: write `version = 2, upgrade = upgrade_send_email` (the function gets the stored version and arguments)",
             );
         }
+        let concurrency_seen = self.concurrency.seen();
+        let concurrency = self.concurrency.get();
+        let concurrency_key = self.concurrency_key.get();
+        if let Some(key) = &concurrency_key
+            && !concurrency_seen
+        {
+            cx.error_spanned_by(
+                key,
+                format!(
+                    "`concurrency_key` makes `concurrency` hold per value of an argument, so it needs `concurrency` next to it: write `concurrency = 1, concurrency_key = {:?}`",
+                    key.value()
+                ),
+            );
+        }
         JobOptions {
+            concurrency,
+            concurrency_key,
+            rate_limit: self.rate_limit.get(),
             version: version.unwrap_or(1),
             upgrade,
             retries: self.retries.get().unwrap_or(DEFAULT_RETRIES),
@@ -547,6 +584,36 @@ mod tests {
         assert!(errors[0].contains("too large"));
         let (_, errors) = check("retries = \"3\"");
         assert!(errors[0].starts_with("`retries` takes an integer literal: write `retries = 3`"));
+    }
+
+    #[test]
+    fn flow_control_keys() {
+        let (options, errors) =
+            check(r#"concurrency = 3, concurrency_key = "account", rate_limit = "100/1m""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(options.concurrency, Some(3));
+        assert_eq!(
+            options.concurrency_key.map(|key| key.value()).as_deref(),
+            Some("account")
+        );
+        assert_eq!(
+            options.rate_limit,
+            Some(RateLimit {
+                max: 100,
+                per: 60 * SECOND
+            })
+        );
+        // each bad value is reported, together; a bad `concurrency` still
+        // counts as given for `concurrency_key`
+        let (_, errors) = check(r#"concurrency = 0, rate_limit = "x/1s", concurrency_key = "a""#);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("`concurrency = 0` is out of range"));
+        assert!(errors[1].starts_with("invalid `rate_limit = \"x/1s\"`"));
+        let (_, errors) = check(r#"concurrency_key = "a""#);
+        assert!(
+            errors[0].contains("needs `concurrency` next to it"),
+            "{errors:?}"
+        );
     }
 
     #[test]

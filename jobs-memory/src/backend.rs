@@ -13,13 +13,14 @@ use jobs_core::backend::{
     BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertMode, InsertedBatch,
     JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobFinishedPerMinuteParams,
     JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
-    JobRescueManyParams, LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams,
-    ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, after,
+    JobRescueManyParams, LeaderElectParams, LeaderResignParams, QueuePauseParams,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
+    StoredSchedule, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
     Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, FinishedMinute, JobFilter, JobId,
-    JobInfo,
+    JobInfo, QueueInfo,
 };
 use tokio::sync::Notify;
 
@@ -238,6 +239,22 @@ impl Backend for MemoryBackend {
 
     async fn job_prune(&self, params: JobPruneParams) -> Result<u64, BoxError> {
         Ok(self.with_store(|store, _now| store.prune(params)))
+    }
+
+    async fn queue_pause(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, _now| store.pause(params.queue)))
+    }
+
+    async fn queue_resume(&self, params: QueuePauseParams<'_>) -> Result<bool, BoxError> {
+        let resumed = self.with_store(|store, _now| store.resume(params.queue));
+        if resumed {
+            self.shared.wake.notify(params.queue);
+        }
+        Ok(resumed)
+    }
+
+    async fn queue_list(&self) -> Result<Vec<QueueInfo>, BoxError> {
+        Ok(self.with_store(|store, _now| store.queue_list()))
     }
 
     fn job_wakeup(&self, queue: &str) -> Wakeup {

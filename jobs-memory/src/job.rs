@@ -38,6 +38,8 @@ pub(crate) struct Job {
 #[derive(Debug, Default)]
 struct Extra {
     unique_key: Option<Box<str>>,
+    /// The value of the kind's `concurrency_key` argument, as JSON text.
+    concurrency_key: Option<Box<str>>,
     errors: Vec<AttemptError>,
     progress: Option<f32>,
     parents: Box<[JobId]>,
@@ -60,6 +62,7 @@ pub(crate) struct JobSeed {
     /// Every parent's id, in order (empty for almost every job).
     pub(crate) parents: Box<[JobId]>,
     pub(crate) batch: Option<BatchId>,
+    pub(crate) concurrency_key: Option<Box<str>>,
 }
 
 impl Job {
@@ -73,15 +76,19 @@ impl Job {
             scheduled_at: seed.scheduled_at,
             attempted_at: None,
             until: None,
-            extra: (seed.unique_key.is_some() || !seed.parents.is_empty() || seed.batch.is_some())
-                .then(|| {
-                    Box::new(Extra {
-                        unique_key: seed.unique_key,
-                        parents: seed.parents,
-                        batch: seed.batch,
-                        ..Extra::default()
-                    })
-                }),
+            extra: (seed.unique_key.is_some()
+                || seed.concurrency_key.is_some()
+                || !seed.parents.is_empty()
+                || seed.batch.is_some())
+            .then(|| {
+                Box::new(Extra {
+                    unique_key: seed.unique_key,
+                    concurrency_key: seed.concurrency_key,
+                    parents: seed.parents,
+                    batch: seed.batch,
+                    ..Extra::default()
+                })
+            }),
             attempt: 0,
             max_attempts: seed.max_attempts,
             version: seed.version,
@@ -123,6 +130,11 @@ impl Job {
     /// The batch it belongs to.
     pub(crate) fn batch(&self) -> Option<BatchId> {
         self.extra.as_ref()?.batch
+    }
+
+    /// The value its concurrency limit is kept per, for keyed kinds.
+    pub(crate) fn concurrency_key(&self) -> Option<&str> {
+        self.extra.as_ref()?.concurrency_key.as_deref()
     }
 
     /// Every failed attempt, oldest first.
@@ -185,6 +197,7 @@ mod tests {
             unique_key: None,
             parents: Box::default(),
             batch: None,
+            concurrency_key: None,
         };
         let mut job = Job::new(seed, JobState::Available);
         job.set_until(Some(now));

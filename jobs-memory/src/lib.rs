@@ -64,6 +64,7 @@
 //!         limit: 10,
 //!         worker_id: "worker-1",
 //!         lease: Duration::from_secs(30),
+//!         flow: None,
 //!     })
 //!     .await?;
 //! let claimed = &batch.jobs[0];

@@ -117,6 +117,17 @@ impl KindReady {
         popped
     }
 
+    /// The ready jobs in claim order, without taking them.
+    fn in_order(&self) -> impl Iterator<Item = ReadyKey> + '_ {
+        let mut lane = self.lane.iter().filter(|key| key.2 > 0).copied().peekable();
+        let mut others = self.others.iter().copied().peekable();
+        std::iter::from_fn(move || match (lane.peek(), others.peek()) {
+            (Some(a), Some(b)) if b < a => others.next(),
+            (Some(_), _) => lane.next(),
+            (None, _) => others.next(),
+        })
+    }
+
     fn is_empty(&self) -> bool {
         self.lane.len() == self.removed && self.others.is_empty()
     }
@@ -204,6 +215,64 @@ impl QueueIndex {
             }
         }
         ids
+    }
+
+    /// Takes up to `limit` ready jobs of `kind` (up to `max_version`) that
+    /// `accept` takes, best first, stepping over the ones it refuses (which
+    /// stay ready): the claim of a kind whose concurrency is kept per key.
+    pub(crate) fn pop_ready_where(
+        &mut self,
+        kind: NameId,
+        max_version: u32,
+        limit: usize,
+        mut accept: impl FnMut(i64) -> bool,
+    ) -> Vec<i64> {
+        let positions: Vec<usize> =
+            self.kinds
+                .get(kind as usize)
+                .map_or_else(Vec::new, |versions| {
+                    versions
+                        .iter()
+                        .take_while(|&&(version, _)| version <= max_version)
+                        .map(|&(_, position)| position as usize)
+                        .collect()
+                });
+        let mut chosen: Vec<(usize, ReadyKey)> = Vec::new();
+        {
+            let mut heads: Vec<_> = positions
+                .iter()
+                .map(|&position| self.ready[position].in_order().peekable())
+                .collect();
+            while chosen.len() < limit {
+                let mut best: Option<(usize, ReadyKey)> = None;
+                for (at, head) in heads.iter_mut().enumerate() {
+                    if let Some(&key) = head.peek()
+                        && best.is_none_or(|(_, best)| key < best)
+                    {
+                        best = Some((at, key));
+                    }
+                }
+                let Some((at, key)) = best else { break };
+                heads[at].next();
+                if accept(key.2) {
+                    chosen.push((positions[at], key));
+                }
+            }
+        }
+        for (position, key) in &chosen {
+            self.ready[*position].remove(key);
+        }
+        chosen.into_iter().map(|(_, key)| key.2).collect()
+    }
+
+    /// Whether a job of `kind` (up to `max_version`) is ready.
+    pub(crate) fn has_ready(&self, kind: NameId, max_version: u32) -> bool {
+        self.kinds.get(kind as usize).is_some_and(|versions| {
+            versions
+                .iter()
+                .take_while(|&&(version, _)| version <= max_version)
+                .any(|&(_, position)| !self.ready[position as usize].is_empty())
+        })
     }
 
     /// Adds a job waiting for its time.
@@ -359,6 +428,27 @@ mod tests {
         assert!(!queue.remove_ready(1, 1, &(0, t(0), 1)), "another version");
         assert_eq!(queue.pop_ready(&[(1, 2)], 10), [2, 4]);
         assert_eq!(queue.pop_ready(&[(1, 3)], 10), [1]);
+    }
+
+    #[test]
+    fn pop_ready_where_steps_over_refused_jobs_in_claim_order() {
+        let t0 = Utc::now();
+        let t = |secs| t0 + TimeDelta::seconds(secs);
+        let mut queue = QueueIndex::default();
+        for id in 1..=4 {
+            queue.push_ready(1, 1, (0, t(id), id));
+        }
+        // ahead of the lane, and a newer version that is not asked for
+        queue.push_ready(1, 1, (-1, t(9), 5));
+        queue.push_ready(1, 2, (-5, t(0), 6));
+        queue.push_ready(2, 1, (-9, t(0), 7));
+        let odd = |id: i64| id % 2 == 1;
+        assert_eq!(queue.pop_ready_where(1, 1, 10, odd), [5, 1, 3]);
+        assert!(queue.has_ready(1, 1), "the refused ones stay ready");
+        assert_eq!(queue.pop_ready_where(1, 1, 1, |_| true), [2]);
+        assert_eq!(queue.pop_ready(&[(1, 2)], 10), [6, 4]);
+        assert!(!queue.has_ready(1, 2));
+        assert!(queue.has_ready(2, 1));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! - each unfinished unique job owns its `(kind, key)` entry in `unique`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,6 +90,12 @@ pub(crate) struct Store {
     room_wanted: bool,
     wake: Vec<NameId>,
     room_freed: bool,
+    /// Paused queues, by name (a queue may be paused before it has jobs).
+    paused: HashSet<Box<str>>,
+    /// Per kind fetched with a rate limit: the starts in its window, oldest
+    /// first. Also marks the kinds fetched with any limit (an empty entry),
+    /// whose runs wake their queue when they end.
+    limited: HashMap<NameId, VecDeque<DateTime<Utc>>>,
 }
 
 impl Store {
@@ -112,6 +118,8 @@ impl Store {
             room_wanted: false,
             wake: Vec::new(),
             room_freed: false,
+            paused: HashSet::new(),
+            limited: HashMap::new(),
         }
     }
 
@@ -262,6 +270,7 @@ impl Store {
                 unique_key,
                 parents: job.parents.iter().map(|parent| parent.id).collect(),
                 batch: job.batch,
+                concurrency_key: job.concurrency_key.map(String::into_boxed_str),
             },
             match (&verdict, &broken) {
                 (_, Some(_)) => JobState::Cancelled,
@@ -301,6 +310,12 @@ impl Store {
         let Some(queue) = self.queue_names.get(request.queue) else {
             return FetchedBatch::default();
         };
+        if !self.paused.is_empty() && self.paused.contains(request.queue) {
+            return FetchedBatch::default();
+        }
+        if let Some(limits) = request.flow {
+            return self.fetch_limited(queue, request, limits, now);
+        }
         self.promote(queue, now);
         // the request's names by kind number, handed back instead of copies
         let mut names: Vec<Option<&'static str>> = vec![None; self.kinds.len()];
@@ -315,6 +330,30 @@ impl Store {
             return FetchedBatch::default();
         };
         let ids = index.pop_ready(&kinds, request.limit);
+        let jobs = self.claim(queue, ids, &names, request, now);
+        FetchedBatch {
+            jobs,
+            next_due_at: self
+                .queues
+                .get(queue as usize)
+                .and_then(QueueIndex::next_due),
+            held_until: None,
+        }
+    }
+
+    /// Makes the ready jobs `ids` (just taken from `queue`'s ready set)
+    /// `Running` at their next attempt, leased until `now + lease`.
+    fn claim(
+        &mut self,
+        queue: NameId,
+        ids: Vec<i64>,
+        names: &[Option<&'static str>],
+        request: &JobFetchParams<'_>,
+        now: DateTime<Utc>,
+    ) -> Vec<FetchedJob> {
+        let Some(index) = self.queues.get_mut(queue as usize) else {
+            return Vec::new();
+        };
         let lease_until = after(now, request.lease);
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
@@ -350,10 +389,7 @@ impl Store {
                 scheduled_at: job.scheduled_at,
             });
         }
-        FetchedBatch {
-            jobs,
-            next_due_at: index.next_due(),
-        }
+        jobs
     }
 
     /// Applies each transition whose job is still `Running` at that
@@ -466,6 +502,13 @@ impl Store {
             }
             JobState::Running => {
                 self.running.remove(&job.id);
+                // a limited kind's run ends: its held-back jobs may start
+                if !self.limited.is_empty()
+                    && self.limited.contains_key(&job.kind)
+                    && !self.wake.contains(&job.queue)
+                {
+                    self.wake.push(job.queue);
+                }
             }
             // their retention entries are handled where they stop being finished
             JobState::Completed | JobState::Dead | JobState::Cancelled => {}
@@ -611,6 +654,7 @@ fn decrement(counts: &mut QueueCounts, state: JobState) {
 
 mod admin;
 mod batches;
+mod flow;
 mod leader;
 mod parents;
 

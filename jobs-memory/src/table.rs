@@ -128,6 +128,7 @@ mod tests {
                 unique_key: None,
                 parents: Box::default(),
                 batch: None,
+                concurrency_key: None,
             },
             JobState::Available,
         )

@@ -41,6 +41,7 @@ async fn fetch(backend: &MemoryBackend, limit: usize) -> FetchedBatch {
             limit,
             worker_id: "test",
             lease: LEASE,
+            flow: None,
         })
         .await
         .expect("fetch")

@@ -10,13 +10,13 @@ use jobs_core::backend::{
     Backend, BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertedBatch,
     JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobFinishedPerMinuteParams,
     JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
-    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
+    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams, QueuePauseParams,
     ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
     StoredSchedule,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
-    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo,
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo, QueueInfo,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
@@ -26,6 +26,7 @@ use crate::complete::{self, CompleteSql, Fence};
 use crate::config::{DEFAULT_PING_AFTER_IDLE, PgConfig};
 use crate::error::boxed;
 use crate::fetch::{self, FetchSql};
+use crate::flow::{self, QueueSql};
 use crate::insert::{self, InsertSql};
 use crate::leader::{self, LeaderSql};
 use crate::listen::{self, Listener};
@@ -66,6 +67,7 @@ pub(crate) struct Statements {
     maintenance: MaintenanceSql,
     schedules: ScheduleSql,
     admin: AdminSql,
+    queues: QueueSql,
 }
 
 impl Statements {
@@ -78,6 +80,7 @@ impl Statements {
             maintenance: MaintenanceSql::new(schema),
             schedules: ScheduleSql::new(schema),
             admin: AdminSql::new(schema),
+            queues: QueueSql::new(schema),
         }
     }
 }
@@ -549,6 +552,35 @@ impl Backend for PgBackend {
         )
         .await
         .map_err(boxed)
+    }
+
+    async fn queue_pause(
+        &self,
+        params: QueuePauseParams<'_>,
+    ) -> std::result::Result<bool, BoxError> {
+        flow::pause(&self.inner.pool, &self.inner.sql.queues, params.queue)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn queue_resume(
+        &self,
+        params: QueuePauseParams<'_>,
+    ) -> std::result::Result<bool, BoxError> {
+        flow::resume(
+            &self.inner.pool,
+            &self.inner.sql.queues,
+            &self.inner.channel,
+            params.queue,
+        )
+        .await
+        .map_err(boxed)
+    }
+
+    async fn queue_list(&self) -> std::result::Result<Vec<QueueInfo>, BoxError> {
+        flow::list(&self.inner.pool, &self.inner.sql.queues)
+            .await
+            .map_err(boxed)
     }
 
     async fn schedule_remove(

@@ -14,11 +14,18 @@
 //! first half, the lowest version the worker knows of any kind, passes
 //! almost every row (most kinds never leave version 1) with one integer
 //! comparison; only a newer row looks up its kind's version.
+//!
+//! A paused queue (SPEC §11) yields nothing: the statement's uncorrelated
+//! `NOT EXISTS` over the small `queues` table is an InitPlan, evaluated
+//! once per statement, not per row. A kind with flow-control limits is
+//! never part of this claim: jobs-core fetches it on its own, through
+//! [`crate::flow`].
 
 use std::borrow::Cow;
 
 use jobs_core::JobId;
 use jobs_core::backend::{FetchedBatch, FetchedJob, JobFetchParams};
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row, SqlStr};
 
 use crate::schema::render;
@@ -32,6 +39,7 @@ WITH due AS (
       AND scheduled_at <= now()
       AND kind = ANY($2)
       AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
+      AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)
     ORDER BY priority, scheduled_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -60,20 +68,27 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
         WHERE state IN ('scheduled', 'retryable')
           AND queue = $1
           AND kind = ANY($2)
-          AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])),
+          AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
+          AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)),
        NULL::integer";
 
 /// The rendered claim statement of one schema.
 #[derive(Debug)]
 pub(crate) struct FetchSql {
     claim: SqlStr,
+    limited: crate::flow::LimitedSql,
 }
 
 impl FetchSql {
     pub(crate) fn new(schema: &str) -> Self {
         Self {
             claim: render(CLAIM, schema),
+            limited: crate::flow::LimitedSql::new(schema),
         }
+    }
+
+    fn limited(&self) -> &crate::flow::LimitedSql {
+        &self.limited
     }
 }
 
@@ -92,6 +107,9 @@ pub(crate) async fn fetch(
         .map(|at| i32::try_from(request.max_version(at)).unwrap_or(i32::MAX))
         .collect();
     let lowest = versions.iter().copied().min().unwrap_or(1);
+    if let Some(limits) = request.flow {
+        return crate::flow::fetch_limited(conn, sql.limited(), request, limits).await;
+    }
     let rows = sqlx::query(sql.claim.clone())
         .bind(request.queue)
         .bind(request.kinds)
@@ -103,12 +121,23 @@ pub(crate) async fn fetch(
         .fetch_all(conn)
         .await
         .map_err(Error::db(context()))?;
+    read_claimed(rows, &request)
+}
+
+/// The claimed jobs, best first, and the row after them that carries the
+/// queue's next due time (and, from a limited claim, `held_until` as an
+/// eleventh column).
+pub(crate) fn read_claimed(rows: Vec<PgRow>, request: &JobFetchParams<'_>) -> Result<FetchedBatch> {
     let mut claimed = Vec::with_capacity(rows.len());
     let mut next_due_at = None;
+    let mut held_until = None;
     for row in rows {
         let read = |error| Error::db(format!("read jobs claimed from `{}`", request.queue))(error);
         let Some(id) = row.try_get::<Option<i64>, _>(0).map_err(read)? else {
             next_due_at = row.try_get(8).map_err(read)?;
+            if row.len() > 10 {
+                held_until = row.try_get(10).map_err(read)?;
+            }
             continue;
         };
         let attempt: i32 = row.try_get(3).map_err(read)?;
@@ -135,5 +164,9 @@ pub(crate) async fn fetch(
     // RETURNING does not keep the claim order.
     claimed.sort_by(|(pa, a), (pb, b)| (pa, a.scheduled_at, a.id).cmp(&(pb, b.scheduled_at, b.id)));
     let jobs: Vec<FetchedJob> = claimed.into_iter().map(|(_, job)| job).collect();
-    Ok(FetchedBatch { jobs, next_due_at })
+    Ok(FetchedBatch {
+        jobs,
+        next_due_at,
+        held_until,
+    })
 }

@@ -32,16 +32,17 @@ pub(crate) const UNFINISHED: &str =
 const INSERT: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::integer[],
-                         $6::timestamptz[], $7::text[], $9::integer[])
+                         $6::timestamptz[], $7::text[], $9::integer[], $10::text[])
         WITH ORDINALITY AS t(kind, queue, args, priority, max_attempts, scheduled_at, unique_key,
-                             version, ord)
+                             version, concurrency_key, ord)
 ),
 inserted AS (
     INSERT INTO {schema}.jobs (kind, queue, args, state, priority, max_attempts, scheduled_at,
-                               unique_key, version)
+                               unique_key, version, concurrency_key)
     SELECT kind, queue, args::jsonb,
            CASE WHEN scheduled_at > now() THEN 'scheduled' ELSE 'available' END,
-           priority, max_attempts, COALESCE(scheduled_at, now()), unique_key, version
+           priority, max_attempts, COALESCE(scheduled_at, now()), unique_key, version,
+           concurrency_key
     FROM input
     ORDER BY ord
     ON CONFLICT (kind, md5(unique_key)) WHERE unique_key IS NOT NULL AND state IN {unfinished}
@@ -224,6 +225,10 @@ async fn insert_rows(
         .collect();
     let scheduled: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|job| job.scheduled_at).collect();
     let unique: Vec<Option<&str>> = jobs.iter().map(|job| job.unique_key.as_deref()).collect();
+    let concurrency_keys: Vec<Option<&str>> = jobs
+        .iter()
+        .map(|job| job.concurrency_key.as_deref())
+        .collect();
     let versions: Vec<i32> = jobs
         .iter()
         .map(|job| i32::try_from(job.version).unwrap_or(i32::MAX))
@@ -238,6 +243,7 @@ async fn insert_rows(
         .bind(unique)
         .bind(&sql.channel)
         .bind(versions)
+        .bind(concurrency_keys)
         .fetch_all(&mut *conn)
         .await
         .map_err(Error::db(describe(jobs)))?;

@@ -46,6 +46,14 @@
 //!   worker; a new one takes over when its term lapses. Each tick's jobs are
 //!   inserted in the same transaction that advances the schedule by
 //!   compare-and-set, so a tick never yields two jobs.
+//! - **Flow control across nodes.** A kind with `concurrency` or
+//!   `rate_limit` is claimed in a transaction that holds an advisory lock
+//!   on the schema and kind, so its limits hold across every worker; its
+//!   starts are stamped with the server's clock. Kinds without limits never
+//!   take the lock and are claimed as before. A paused queue is skipped by
+//!   every claim from the next one on; a resume notifies idle workers. A
+//!   job held back by a concurrency limit starts when a slot frees: at once
+//!   on the worker whose run ended, within the poll interval on others.
 //! - **Pruning.** The leader deletes finished jobs after their retention
 //!   (`Completed` 24 h, `Dead`/`Cancelled` 7 days by default; set on the
 //!   worker with `retention_completed` and `retention_failed`) in batches.
@@ -72,7 +80,8 @@
 //! # Schema
 //!
 //! Everything lives in one schema (default `jobs`, configurable with
-//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader` and
+//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader`, `queues`
+//! (pause records), `job_starts` (recent starts of rate-limited kinds) and
 //! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
 //! versioned migrations in one transaction under an advisory lock; running
 //! it again does nothing. A binary refuses a schema migrated by a newer
@@ -105,6 +114,7 @@ mod complete;
 mod config;
 mod error;
 mod fetch;
+mod flow;
 mod insert;
 mod leader;
 mod listen;

@@ -158,6 +158,7 @@ async fn enqueued_leaves_out_started_and_finished_jobs() -> anyhow::Result<()> {
             limit: 1,
             worker_id: "test",
             lease: Duration::from_secs(60),
+            flow: None,
         })
         .await
         .map_err(|error| anyhow::anyhow!("fetch: {error}"))?;

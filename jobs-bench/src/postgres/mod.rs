@@ -5,10 +5,12 @@
 mod bulk;
 mod cost;
 mod drain;
+mod flow;
 mod latency;
 
 pub(crate) use self::bulk::bulk_enqueue;
 pub(crate) use self::drain::{drain, drain_1ms};
+pub(crate) use self::flow::{drain_keyed, drain_rate};
 pub(crate) use self::latency::{latency, scheduled};
 
 use jobs_postgres::PgBackend;

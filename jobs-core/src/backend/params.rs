@@ -104,6 +104,52 @@ pub struct JobFetchParams<'a> {
     pub worker_id: &'a str,
     /// How long the lease lasts before a heartbeat must renew it.
     pub lease: Duration,
+    /// The flow-control limits of a limited kind (SPEC §11), or `None` for
+    /// the usual claim. With a limit, `kinds` is that one kind and the
+    /// backend claims only what the limit leaves room for, atomically with
+    /// every other limited claim of the kind (see the
+    /// [module docs](super#flow-control)). jobs-core never puts a limited
+    /// kind into an unlimited fetch.
+    pub flow: Option<FlowLimits>,
+}
+
+/// At most `max` attempts of a kind run at once, across every worker
+/// (`#[job(concurrency = N)]`); with a `key`, per value of that argument
+/// (`concurrency_key = "arg"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConcurrencyLimit {
+    /// The most attempts running at once (at least 1).
+    pub max: u32,
+    /// The argument the limit is kept per value of; its value is stored
+    /// with each job as [`NewJob::concurrency_key`].
+    pub key: Option<&'static str>,
+}
+
+/// At most `max` attempts of a kind start in any window of `per`, across
+/// every worker (`#[job(rate_limit = "N/duration")]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    /// The most starts in one window (at least 1).
+    pub max: u32,
+    /// The window's length (not zero).
+    pub per: Duration,
+}
+
+/// The limits a fetch of one limited kind must keep
+/// ([`JobFetchParams::flow`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowLimits {
+    /// How many may run at once, per kind or per key.
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// How many may start in a sliding window.
+    pub rate: Option<RateLimit>,
+}
+
+impl FlowLimits {
+    /// Whether there is any limit.
+    pub fn is_limited(&self) -> bool {
+        self.concurrency.is_some() || self.rate.is_some()
+    }
 }
 
 impl JobFetchParams<'_> {
@@ -146,7 +192,13 @@ pub struct FetchedBatch {
     pub jobs: Vec<FetchedJob>,
     /// The earliest time a not-yet-due job of this queue becomes due, if the
     /// backend knows it cheaply; the fetch loop sleeps no longer than that.
+    /// For a fetch with a rate limit, also when a job the limit held back
+    /// may start.
     pub next_due_at: Option<DateTime<Utc>>,
+    /// For a fetch with a rate limit that held back due jobs: when the
+    /// window next has room (the oldest start in it leaves). `None`
+    /// otherwise.
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// One attempt of a job: the fencing token of everything a worker writes
@@ -376,6 +428,14 @@ pub struct ScheduleAdvanceParams<'a> {
 pub struct ScheduleRemoveParams<'a> {
     /// The schedule.
     pub id: &'a str,
+}
+
+/// [`Backend::queue_pause`](super::Backend::queue_pause) and
+/// [`queue_resume`](super::Backend::queue_resume): the queue they act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueuePauseParams<'a> {
+    /// The queue, already validated.
+    pub queue: &'a str,
 }
 
 /// [`Backend::leader_elect`](super::Backend::leader_elect).

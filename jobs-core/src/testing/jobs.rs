@@ -212,3 +212,37 @@ pub fn upgrade_versioned(
     }
     Ok(args)
 }
+
+/// At most one run at a time across every worker (SPEC §11).
+#[job(name = "conformance_one_at_a_time", concurrency = 1)]
+pub async fn one_at_a_time(probe: State<Probe>, ctx: JobContext, millis: u64) {
+    let _running = probe.enter_keyed("one_at_a_time");
+    probe.record(&ctx, millis.to_string());
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+/// At most one run at a time per `account`.
+#[job(
+    name = "conformance_one_per_account",
+    concurrency = 1,
+    concurrency_key = "account"
+)]
+pub async fn one_per_account(probe: State<Probe>, ctx: JobContext, account: String, millis: u64) {
+    let _running = probe.enter_keyed(&account);
+    probe.record(&ctx, account.clone());
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+/// At most five starts in any second.
+#[job(name = "conformance_rate_limited", rate_limit = "5/1s")]
+pub async fn rate_limited(probe: State<Probe>, ctx: JobContext) {
+    probe.record(&ctx, "");
+}
+
+/// A recurring job that never overlaps itself.
+#[recurring(cron = "0 0 4 * * *", id = "conformance-no-overlap", concurrency = 1)]
+pub async fn no_overlap(probe: State<Probe>, ctx: JobContext) {
+    let _running = probe.enter_keyed("no_overlap");
+    probe.record(&ctx, "");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}

@@ -21,7 +21,7 @@ pub mod jobs;
 mod probe;
 mod wait;
 
-pub use self::probe::{Probe, Run};
+pub use self::probe::{KeyedGuard, Probe, Run};
 pub use self::wait::{PATIENCE, eventually, wait_for_state};
 pub use crate::worker::outcome::{Outcome, WORKER_LOST, rescue};
 
@@ -152,6 +152,14 @@ macro_rules! conformance_suite {
             invalid_runtime_schedules_are_refused,
             a_runtime_schedule_is_orphaned_only_while_no_live_worker_runs_its_kind,
             a_declared_schedule_wins_its_id_over_a_runtime_one,
+            concurrency_one_never_overlaps_across_workers,
+            a_concurrency_key_limits_each_value_and_lets_others_run,
+            a_rate_limit_holds_in_every_window,
+            drain_respects_the_rate_limit,
+            a_held_back_kind_does_not_hold_back_other_kinds,
+            a_recurring_job_with_concurrency_one_never_overlaps,
+            a_paused_queue_starts_nothing_until_resumed,
+            queues_lists_queues_with_jobs_or_a_pause,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

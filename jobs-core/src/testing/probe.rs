@@ -1,5 +1,6 @@
 //! What the suite's jobs saw, recorded for the cases to assert on.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -32,6 +33,11 @@ struct ProbeInner {
     runs: Vec<Run>,
     running: usize,
     max_running: usize,
+    /// Runs in progress per key ([`Probe::enter_keyed`]), and the most seen.
+    running_by_key: HashMap<String, usize>,
+    max_running_by_key: HashMap<String, usize>,
+    /// The most keys with a run in progress at once.
+    max_keys_running: usize,
 }
 
 impl Probe {
@@ -58,6 +64,37 @@ impl Probe {
         RunningGuard {
             probe: self.clone(),
         }
+    }
+
+    /// Marks a run under `key` as in progress until the guard drops (for
+    /// flow-control limits: an in-flight count and the most seen, per key).
+    pub fn enter_keyed(&self, key: &str) -> KeyedGuard {
+        let mut inner = self.lock();
+        let running = inner.running_by_key.entry(key.to_owned()).or_default();
+        *running += 1;
+        let running = *running;
+        let max = inner.max_running_by_key.entry(key.to_owned()).or_default();
+        *max = (*max).max(running);
+        let keys = inner.running_by_key.values().filter(|&&n| n > 0).count();
+        inner.max_keys_running = inner.max_keys_running.max(keys);
+        KeyedGuard {
+            probe: self.clone(),
+            key: key.to_owned(),
+        }
+    }
+
+    /// The most runs under `key` in progress at once.
+    pub fn max_running_of(&self, key: &str) -> usize {
+        self.lock()
+            .max_running_by_key
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The most keys with a run in progress at once.
+    pub fn max_keys_running(&self) -> usize {
+        self.lock().max_keys_running
     }
 
     /// Every run so far, in order.
@@ -94,5 +131,20 @@ pub struct RunningGuard {
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         self.probe.lock().running -= 1;
+    }
+}
+
+/// Ends a run started with [`Probe::enter_keyed`].
+#[derive(Debug)]
+pub struct KeyedGuard {
+    probe: Probe,
+    key: String,
+}
+
+impl Drop for KeyedGuard {
+    fn drop(&mut self) {
+        if let Some(running) = self.probe.lock().running_by_key.get_mut(&self.key) {
+            *running -= 1;
+        }
     }
 }

@@ -11,9 +11,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{JobCompleteManyParams, JobFetchParams, JobTransition};
+use chrono::{DateTime, Utc};
+
+use crate::backend::{JobCompleteManyParams, JobTransition, RunningAttempt};
 use crate::registry::JobDefinition;
 use crate::worker::executor;
+use crate::worker::fetch_plan::FetchPlan;
+use crate::worker::outcome::Outcome;
 use crate::worker::queue::LocalQueue;
 use crate::worker::{Worker, WorkerShared};
 use crate::{Error, JobState, Result};
@@ -70,6 +74,11 @@ impl Worker {
     /// that waits for another job to finish waits for ever here, and one
     /// that always enqueues another keeps the drain going.
     ///
+    /// Flow-control limits hold as on a started worker: jobs run one at a
+    /// time, so `concurrency` never binds, and a job that `rate_limit`
+    /// holds back is run once its window has room (the drain waits for it,
+    /// by the backend's clock: with a `ManualClock`, move it).
+    ///
     /// Fails at once, running nothing, when the backend's check fails, and
     /// stops at the first backend error.
     ///
@@ -104,19 +113,45 @@ impl Worker {
         // never fired: nothing shuts a drain down from outside
         let interrupt = CancellationToken::new();
         let mut report = DrainReport::default();
+        let queues: Vec<(&LocalQueue, FetchPlan)> = shared
+            .queues
+            .iter()
+            .chain(&extra)
+            .map(|queue| (&**queue, FetchPlan::new(&shared, queue)))
+            .collect();
         loop {
             let mut ran = false;
-            for queue in shared.queues.iter().chain(&extra) {
-                while let Some(transition) = run_one(&shared, queue, &interrupt).await? {
-                    report.count(transition.state);
-                    ran = true;
-                    // a backend that never waits would otherwise keep the
-                    // test's other tasks (and its timeouts) from running
-                    tokio::task::yield_now().await;
+            let mut held_until: Option<DateTime<Utc>> = None;
+            for (queue, plan) in &queues {
+                loop {
+                    match run_one(&shared, queue, plan, &interrupt).await? {
+                        Step::Ran(transition) => {
+                            report.count(transition.state);
+                            ran = true;
+                            // a backend that never waits would otherwise keep the
+                            // test's other tasks (and its timeouts) from running
+                            tokio::task::yield_now().await;
+                        }
+                        Step::Idle { held_until: held } => {
+                            held_until = match (held_until, held) {
+                                (Some(a), Some(b)) => Some(a.min(b)),
+                                (a, b) => a.or(b),
+                            };
+                            break;
+                        }
+                    }
                 }
             }
             if !ran {
-                return Ok(report);
+                let Some(held_until) = held_until else {
+                    return Ok(report);
+                };
+                // due jobs a rate limit holds back: wait for its window
+                let wait = (held_until - shared.clock.now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(std::time::Duration::from_millis(1));
+                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -155,29 +190,54 @@ fn declared_queues(shared: &WorkerShared) -> Vec<Arc<LocalQueue>> {
         .collect()
 }
 
+/// What one step of a drain did.
+enum Step {
+    /// Ran a job, which ended this way.
+    Ran(JobTransition),
+    /// Found nothing to run now; due jobs a rate limit holds back may start
+    /// at `held_until`.
+    Idle { held_until: Option<DateTime<Utc>> },
+}
+
 /// Claims the next due job of `queue`, runs it as slot 0 would and records
-/// its outcome; `None` when none is due.
+/// its outcome.
 async fn run_one(
     shared: &WorkerShared,
     queue: &LocalQueue,
+    plan: &FetchPlan,
     interrupt: &CancellationToken,
-) -> Result<Option<JobTransition>> {
-    let request = JobFetchParams {
-        queue: &queue.name,
-        kinds: &shared.kinds,
-        versions: &shared.versions,
-        limit: 1,
-        worker_id: &shared.id,
-        lease: shared.config.lease,
+) -> Result<Step> {
+    let batch = match plan.fetch(shared, &queue.name, 1).await {
+        Ok(batch) => batch,
+        Err(partial) => {
+            // a job claimed before the failing fetch goes back unrun (with
+            // a limit of one, the plan stops fetching once it has one, so
+            // this is empty in practice)
+            let transitions: Vec<JobTransition> = partial
+                .claimed
+                .jobs
+                .iter()
+                .map(|job| {
+                    let run = RunningAttempt {
+                        id: job.id,
+                        attempt: job.attempt,
+                    };
+                    Outcome::Release.into_transition(run)
+                })
+                .collect();
+            if !transitions.is_empty() {
+                let _ = shared
+                    .backend
+                    .job_complete_many(JobCompleteManyParams { transitions })
+                    .await;
+            }
+            return Err(Error::Backend(partial.error));
+        }
     };
-    let batch = shared
-        .backend
-        .job_fetch(request)
-        .await
-        .map_err(Error::Backend)?;
+    let held_until = batch.held_until;
     queue.push(batch.jobs);
     let Some(job) = queue.try_take() else {
-        return Ok(None);
+        return Ok(Step::Idle { held_until });
     };
     let id = job.id;
     let transition = executor::run_taken(shared, queue, 0, job, interrupt).await;
@@ -197,5 +257,5 @@ async fn run_one(
             queue.name
         )));
     }
-    Ok(Some(transition))
+    Ok(Step::Ran(transition))
 }

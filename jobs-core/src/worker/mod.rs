@@ -14,6 +14,7 @@ mod completer;
 pub mod config;
 mod drain;
 mod executor;
+mod fetch_plan;
 mod heartbeat;
 mod leader;
 mod maintenance;

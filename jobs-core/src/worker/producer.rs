@@ -15,9 +15,10 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{FetchedJob, JobFetchParams, JobTransition, RunningAttempt};
+use crate::backend::{FetchedJob, JobTransition, RunningAttempt};
 use crate::worker::WorkerShared;
 use crate::worker::backoff::ErrorBackoff;
+use crate::worker::fetch_plan::{FetchPlan, PartialFetch};
 use crate::worker::outcome::Outcome;
 use crate::worker::queue::{LocalQueue, Pace};
 
@@ -50,6 +51,7 @@ impl Producer {
         let mut wakeup = self.shared.backend.job_wakeup(&queue.name);
         let mut backoff = ErrorBackoff::default();
         let mut pace = Pace::default();
+        let plan = FetchPlan::new(&self.shared, queue);
         // how long to wait before looking again at a due time already past
         let mut overdue = MIN_OVERDUE_PAUSE;
         loop {
@@ -65,20 +67,14 @@ impl Producer {
                 }
             };
             wakeup.mark_seen();
-            let request = JobFetchParams {
-                queue: &queue.name,
-                kinds: &self.shared.kinds,
-                versions: &self.shared.versions,
-                limit,
-                worker_id: &self.shared.id,
-                lease: config.lease,
-            };
-            let batch = match self.shared.backend.job_fetch(request).await {
+            let fetched = plan.fetch(&self.shared, &queue.name, limit).await;
+            let batch = match fetched {
                 Ok(batch) => {
                     backoff.succeeded();
                     batch
                 }
-                Err(error) => {
+                Err(PartialFetch { claimed, error }) => {
+                    self.push_known(claimed.jobs);
                     let pause = backoff.failed();
                     tracing::warn!(queue = %queue.name, %error, ?pause, "could not fetch jobs; retrying");
                     if self.sleep_or_stop(pause).await {
@@ -88,21 +84,16 @@ impl Producer {
                 }
             };
             let claimed = batch.jobs.len();
-            let mut jobs = batch.jobs;
-            jobs.retain(|job| {
-                let known = queue.kind(&job.kind).is_some();
-                if !known {
-                    tracing::error!(job.id = job.id.get(), job.kind = %job.kind, "the backend returned a job kind this worker did not ask for");
-                    self.give_back(job);
-                }
-                known
-            });
-            queue.push(jobs);
+            self.push_known(batch.jobs);
             if claimed == limit {
                 continue; // more may be waiting: fetch again once there is room
             }
             let idle = config.poll_interval;
-            let until_due = batch.next_due_at.map(|due| (due - Utc::now()).to_std());
+            let next_due_at = match (batch.next_due_at, batch.held_until) {
+                (Some(due), Some(held)) => Some(due.min(held)),
+                (due, held) => due.or(held),
+            };
+            let until_due = next_due_at.map(|due| (due - Utc::now()).to_std());
             let wait = match until_due {
                 Some(Ok(until_due)) => until_due.min(idle),
                 // Due already, yet not claimed: it came due just after the
@@ -118,8 +109,24 @@ impl Producer {
             tokio::select! {
                 () = self.stop.cancelled() => return,
                 _ = wakeup.wait(wait) => {}
+                // a limited kind's run ended here: its limit may have room
+                () = queue.room(), if plan.is_limited() => {}
             }
         }
+    }
+
+    /// Buffers claimed jobs for the slots; gives back any of a kind this
+    /// worker did not ask for.
+    fn push_known(&self, mut jobs: Vec<FetchedJob>) {
+        jobs.retain(|job| {
+            let known = self.queue.kind(&job.kind).is_some();
+            if !known {
+                tracing::error!(job.id = job.id.get(), job.kind = %job.kind, "the backend returned a job kind this worker did not ask for");
+                self.give_back(job);
+            }
+            known
+        });
+        self.queue.push(jobs);
     }
 
     /// Returns a claimed job untouched.

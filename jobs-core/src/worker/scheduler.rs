@@ -273,6 +273,11 @@ fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
 }
 
 fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
+    // a run-time schedule of a keyed kind (`Schedule::new(..).job(..)`)
+    // keys its ticks as an enqueue would, when this binary links the kind
+    let concurrency_key = crate::registry::jobs()
+        .find(|definition| definition.name == job.kind)
+        .and_then(|definition| definition.concurrency_key_of(&job.args));
     NewJob {
         kind: job.kind.clone().into(),
         queue: job.queue.clone().into(),
@@ -284,7 +289,7 @@ fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
         unique_key: None,
         parents: Vec::new(),
         batch: None,
-        concurrency_key: None,
+        concurrency_key,
     }
 }
 

@@ -145,6 +145,7 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
     let run = runner(model, ident, kind);
     let version = Literal::u32_unsuffixed(options.version);
     let (upgrade_fn, upgrade) = upgrade(options);
+    let (concurrency, rate_limit) = flow_limits(options);
     quote! {
         #[doc(hidden)]
         pub const fn definition() -> &'static ::jobs_core::__private::JobDefinition {
@@ -162,11 +163,47 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
                     states: &[#(#states),*],
                     version: #version,
                     upgrade: #upgrade,
+                    concurrency: #concurrency,
+                    rate_limit: #rate_limit,
                     run: __run,
                 };
             &DEFINITION
         }
     }
+}
+
+/// The definition's `concurrency` and `rate_limit` fields.
+fn flow_limits(options: &JobOptions) -> (TokenStream, TokenStream) {
+    let none = quote!(::core::option::Option::None);
+    let concurrency = match options.concurrency {
+        Some(max) => {
+            let max = Literal::u32_unsuffixed(max);
+            let key = match &options.concurrency_key {
+                Some(key) => {
+                    let key = key.value();
+                    quote!(::core::option::Option::Some(#key))
+                }
+                None => none.clone(),
+            };
+            quote!(::core::option::Option::Some(::jobs_core::__private::ConcurrencyLimit {
+                max: #max,
+                key: #key,
+            }))
+        }
+        None => none.clone(),
+    };
+    let rate_limit = match options.rate_limit {
+        Some(rate) => {
+            let max = Literal::u32_unsuffixed(rate.max);
+            let per = duration(rate.per);
+            quote!(::core::option::Option::Some(::jobs_core::__private::RateLimit {
+                max: #max,
+                per: #per,
+            }))
+        }
+        None => none,
+    };
+    (concurrency, rate_limit)
 }
 
 /// `__upgrade`, wrapping the user's `upgrade` function, and the

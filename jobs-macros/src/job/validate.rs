@@ -2,6 +2,7 @@
 //! collecting all errors.
 
 use crate::ctxt::Ctxt;
+use crate::flow;
 use crate::keys::{self, JOB_KEYS, Key};
 use crate::options::{JobKeys, JobOptions};
 use crate::signature::{self, Flavor, Signature};
@@ -34,6 +35,9 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Job {
     }
     let options = job_keys.finish(cx);
     let signature = signature::check(cx, &input.item, Flavor::Job);
+    if let (Some(key), Some(signature)) = (&options.concurrency_key, &signature) {
+        flow::check_concurrency_key(cx, key, signature);
+    }
     Job { options, signature }
 }
 

@@ -38,9 +38,13 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Checked {
     };
     for entry in &input.entries {
         match entry.key {
-            Some(key @ (Key::Unique | Key::Name | Key::Version | Key::Upgrade)) => {
-                does_not_apply(cx, entry, key)
-            }
+            Some(
+                key @ (Key::Unique
+                | Key::Name
+                | Key::Version
+                | Key::Upgrade
+                | Key::ConcurrencyArgument),
+            ) => does_not_apply(cx, entry, key),
             Some(Key::Cron) => keys.cron.set_with(cx, entry, read_cron),
             Some(Key::Id) => keys.id.set_with(cx, entry, read_id),
             Some(Key::Tz) => keys.tz.set_with(cx, entry, read_tz),
@@ -87,6 +91,9 @@ fn does_not_apply(cx: &Ctxt, entry: &Entry, key: Key) {
         Key::Unique => "each tick already enqueues exactly one run, however many workers run",
         Key::Version | Key::Upgrade => {
             "a recurring job takes no arguments, so there are none to version or upgrade"
+        }
+        Key::ConcurrencyArgument => {
+            "a recurring job takes no arguments to key on; `concurrency = 1` alone keeps its runs from overlapping"
         }
         _ => "the kind name of a recurring job is its function's name; `id` names the schedule",
     };

@@ -18,6 +18,8 @@ static WELCOME: JobDefinition = JobDefinition {
     states: &[],
     version: 1,
     upgrade: None,
+    concurrency: None,
+    rate_limit: None,
     run: no_op,
 };
 
@@ -32,6 +34,8 @@ pub(crate) static UNIQUE: JobDefinition = JobDefinition {
     states: &[],
     version: 1,
     upgrade: None,
+    concurrency: None,
+    rate_limit: None,
     run: no_op,
 };
 

@@ -596,6 +596,7 @@ async fn a_busy_client_s_first_statements_after_a_restart_succeed() {
         limit: 1,
         worker_id: "restart-test",
         lease: Duration::from_secs(60),
+        flow: None,
     };
     let claimed = backend.job_fetch(request()).await.expect("claim");
     assert_eq!(
@@ -641,6 +642,7 @@ async fn a_busy_client_s_first_statements_after_a_restart_succeed() {
                 limit: 1,
                 worker_id: "restart-test",
                 lease: Duration::from_secs(60),
+                flow: None,
             };
             match backend.job_fetch(request).await {
                 Ok(batch) if batch.jobs.len() == 1 && batch.jobs[0].id == waiting => {

@@ -30,6 +30,7 @@ async fn claim_and_vanish(env: &Env, kind: &'static str, lease: Duration) -> Vec
         limit: 100,
         worker_id: "vanished-worker",
         lease,
+        flow: None,
     };
     env.backend.job_fetch(params).await.unwrap().jobs
 }
@@ -191,6 +192,7 @@ pub async fn a_released_job_keeps_its_place_in_the_queue(env: Env) {
         limit,
         worker_id: "w",
         lease: Duration::from_secs(30),
+        flow: None,
     };
     let claimed = env.backend.job_fetch(fetch(1)).await.unwrap().jobs;
     assert_eq!(claimed[0].id, first);

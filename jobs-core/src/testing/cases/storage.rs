@@ -50,6 +50,7 @@ async fn claim(env: &Env, limit: usize) -> Vec<RunningAttempt> {
         limit,
         worker_id: "conformance",
         lease: Duration::from_secs(30),
+        flow: None,
     };
     let jobs = env.backend.job_fetch(params).await.unwrap().jobs;
     jobs.iter()

@@ -53,6 +53,7 @@ pub async fn each_job_stores_the_version_of_its_kind(env: Env) {
             limit: 10,
             worker_id: "conformance",
             lease: Duration::from_secs(30),
+            flow: None,
         })
         .await
         .unwrap();
@@ -158,6 +159,7 @@ pub async fn a_newer_job_stays_available_and_does_not_block_older_ones(env: Env)
             limit: 10,
             worker_id: "conformance-newer",
             lease: Duration::from_secs(30),
+            flow: None,
         })
         .await
         .unwrap();

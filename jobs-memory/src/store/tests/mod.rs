@@ -13,6 +13,7 @@ use crate::view::JobView;
 use super::*;
 
 mod admin;
+mod flow;
 mod invariants;
 mod leader;
 mod running;
@@ -79,6 +80,7 @@ fn fetch_from(
         limit,
         worker_id: "test",
         lease: LEASE,
+        flow: None,
     };
     store.fetch(&request, now)
 }

@@ -1,0 +1,8 @@
+use jobs_core::job;
+
+#[job(concurrency = 0)]
+async fn sync_account(account_id: i64) {
+    let _ = account_id;
+}
+
+fn main() {}
