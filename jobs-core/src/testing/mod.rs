@@ -142,6 +142,14 @@ macro_rules! conformance_suite {
             a_dead_job_cancels_on_success_and_on_complete_still_runs,
             batch_counts_are_exact_at_every_step,
             a_batch_is_stored_all_or_nothing,
+            a_started_worker_is_listed_with_its_queues,
+            a_workers_running_count_reflects_a_running_job,
+            a_worker_is_gone_after_graceful_shutdown,
+            a_worker_that_stops_heartbeating_drops_off_within_its_lease,
+            health_is_healthy_for_a_served_store,
+            health_flags_available_jobs_no_live_worker_serves,
+            health_flags_a_queue_waiting_past_the_threshold,
+            trigger_schedule_enqueues_the_stored_job_now,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -235,6 +235,15 @@ fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
 }
 
 fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
+    stored_schedule_job(job, Some(tick))
+}
+
+/// The job a stored schedule enqueues, due at `scheduled_at` (`None`:
+/// now): what each tick stores, and what `Client::trigger_schedule` does.
+pub(crate) fn stored_schedule_job(
+    job: &ScheduledJob,
+    scheduled_at: Option<DateTime<Utc>>,
+) -> NewJob {
     NewJob {
         kind: job.kind.clone().into(),
         queue: job.queue.clone().into(),
@@ -242,7 +251,7 @@ fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
         priority: job.priority,
         max_attempts: job.max_attempts,
         version: job.version,
-        scheduled_at: Some(tick),
+        scheduled_at,
         unique_key: None,
         parents: Vec::new(),
         batch: None,

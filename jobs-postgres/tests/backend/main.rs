@@ -7,6 +7,7 @@ mod common;
 
 mod claim;
 mod drain;
+mod health;
 mod parents;
 mod tx;
 mod unique;
@@ -115,7 +116,14 @@ async fn migrate_is_idempotent_and_refuses_a_newer_schema() {
     .fetch_all(backend.pool())
     .await
     .unwrap();
-    assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    // every embedded migration once, in order, up to the version (numbers
+    // are assigned per feature, so a branch may lack some in between)
+    assert_eq!(versions.first(), Some(&1), "{versions:?}");
+    assert_eq!(versions.last(), Some(&SCHEMA_VERSION), "{versions:?}");
+    assert!(
+        versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{versions:?}"
+    );
 
     let mut conn = backend.pool().acquire().await.unwrap();
     mark_schema_newer(&mut conn, backend.schema()).await;
