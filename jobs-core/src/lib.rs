@@ -54,6 +54,14 @@
 //!   process, no set-up, not durable) or `jobs_postgres::PgBackend`.
 //! - A job's fate after an error is its [`retry::RetryPolicy`] unless the
 //!   job says otherwise with a [`JobError`]: `permanent`, `snooze`, `cancel`.
+//! - Operating it: [`Client::workers`] lists the live workers (each
+//!   heartbeats into the store, and drops off within its lease once it
+//!   stops), [`Client::health`] judges the store and its workers
+//!   ([`Health`]: healthy, degraded or unhealthy, with a reason for each
+//!   problem; thresholds in [`HealthThresholds`]), and
+//!   [`Client::trigger_schedule`] runs a stored schedule's job now. The
+//!   `jobs` command (crate `jobs-cli`) does the same from a shell for a
+//!   PostgreSQL store.
 //! - In a service, run the worker until the process is asked to stop:
 //!   `worker.run_until(jobs_core::shutdown_signal()).await?` shuts down
 //!   gracefully on SIGINT (Ctrl-C) or SIGTERM, the signal a container

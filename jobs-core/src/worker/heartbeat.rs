@@ -25,8 +25,9 @@ pub(crate) async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
             () = stop.cancelled() => break,
             _ = interval.tick() => {}
         }
-        presence.beat(&shared).await;
+        // leases first: a slow presence write must not let them lapse
         renew_leases(&shared).await;
+        presence.beat(&shared).await;
     }
     let params = WorkerRemoveParams { id: &shared.id };
     if let Err(error) = shared.backend.worker_remove(params).await {

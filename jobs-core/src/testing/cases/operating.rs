@@ -135,8 +135,10 @@ pub async fn a_worker_that_stops_heartbeating_drops_off_within_its_lease(env: En
         lease,
     };
     let backend = &env.backend;
+    let short = Duration::from_millis(1_500);
+    let beaten = tokio::time::Instant::now();
     backend
-        .worker_heartbeat(beat("ops-short", 1, Duration::from_millis(400)))
+        .worker_heartbeat(beat("ops-short", 1, short))
         .await
         .unwrap();
     backend
@@ -162,7 +164,11 @@ pub async fn a_worker_that_stops_heartbeating_drops_off_within_its_lease(env: En
         started_at.timestamp_micros()
     );
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        beaten.elapsed() < short,
+        "the checks above took longer than the short lease"
+    );
+    tokio::time::sleep_until(beaten + short + Duration::from_millis(200)).await;
     let workers = env.client.workers().await.unwrap();
     let ids: Vec<&str> = workers.iter().map(|worker| worker.id.as_str()).collect();
     assert_eq!(ids, ["ops-long"], "the silent worker dropped off");
