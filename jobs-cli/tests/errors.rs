@@ -99,10 +99,12 @@ async fn an_unmigrated_schema_is_a_clear_error() {
     }
     let health = store.jobs(&["health"]).await;
     assert_eq!(health.code, Some(3), "{health:#?}");
-    assert!(
-        health
-            .stdout
-            .starts_with("unhealthy\n- the backend cannot be used: schema"),
+    assert_eq!(
+        health.stdout,
+        format!(
+            "unhealthy\n- the backend cannot be used: {}\n",
+            &expected["error: ".len()..]
+        ),
         "{health:#?}"
     );
     store.drop_schema().await;

@@ -128,9 +128,15 @@ fn workers_text(workers: &[WorkerInfo]) -> String {
 }
 
 pub(crate) async fn health(connected: Result<PgBackend, CliError>) -> Result<Output, CliError> {
+    let cannot_use =
+        |error: CliError| Health::unhealthy(format!("the backend cannot be used: {error}"));
     let health = match connected {
-        Ok(backend) => Client::new(backend).health().await?,
-        Err(error) => Health::unhealthy(format!("the backend cannot be used: {error}")),
+        // said as every other command says it: with the command that fixes it
+        Ok(backend) => match backend.check_schema().await {
+            Err(error @ jobs_postgres::Error::NotMigrated { .. }) => cannot_use(error.into()),
+            _ => Client::new(backend).health().await?,
+        },
+        Err(error) => cannot_use(error),
     };
     let mut human = format!("{}\n", health.status);
     for reason in &health.reasons {
