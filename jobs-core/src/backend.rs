@@ -64,11 +64,26 @@
 //!   the transitions jobs-core chose for them, fenced by attempt *and* by
 //!   the lease still being expired (a heartbeat that came in between wins).
 //! - **Pruning** ([`job_prune`](Backend::job_prune)): delete finished jobs
-//!   before the cut-offs given, at most `limit`, and say how many.
+//!   before the cut-offs given, at most `limit`, and say how many; forget
+//!   a batch none of whose jobs is stored any more once it was created
+//!   before both cut-offs.
 //! - **Schedules**: [`schedule_advance`](Backend::schedule_advance) is a
-//!   compare-and-set on the stored next tick that inserts the tick's jobs in
+//!   compare-and-set on the stored next tick and definition that inserts
+//!   the tick's jobs in
 //!   the same atomic step: this is what makes each tick yield one job
 //!   however many workers race for it.
+//!   [`schedule_upsert`](Backend::schedule_upsert) stores a schedule with
+//!   its [`origin`](ScheduleSpec::origin): one a binary declares
+//!   (`#[recurring]`) replaces anything under its id, one defined at run
+//!   time never replaces a declared one (the stored schedule is returned
+//!   unchanged, and jobs-core reports the clash); whether a change restarts
+//!   the next tick is the [`ScheduleRestart`] given.
+//!   [`schedule_declare`](Backend::schedule_declare) vouches for declared
+//!   schedules by id and for run-time ones by job kind: a run-time
+//!   schedule's `declared_until` is its kind's, [`EARLIEST`] if no worker
+//!   ever declared that kind (keep the kinds apart from the schedules, so
+//!   a schedule stored after a worker's last renewal is covered at once,
+//!   and renewing costs the same however many run-time schedules exist).
 //! - **Leadership** ([`leader_elect`](Backend::leader_elect)): at most one
 //!   worker holds an unexpired term; the holder renews it; another gets it
 //!   once it expires or is resigned.
@@ -157,18 +172,22 @@ use chrono::{DateTime, Utc};
 
 pub use self::params::{
     BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, FetchedJob, InsertMode,
-    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams,
-    JobIdParams, JobInsertManyParams, JobParent, JobProgressManyParams, JobPruneParams,
-    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams, NewJob,
-    ParentCondition, ProgressReport, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoreFill,
-    StoredSchedule, WorkerHeartbeatParams, WorkerRemoveParams,
+    InsertedBatch, JobCompleteManyParams, JobExpiredListParams, JobFetchParams,
+    JobFinishedPerMinuteParams, JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobParent,
+    JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition, LeaderElectParams,
+    LeaderResignParams, NewJob, ParentCondition, ProgressReport, RunningAttempt,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleRestart,
+    ScheduleSpec, ScheduleUpsertParams, ScheduledJob, StoreFill, StoredSchedule,
+    WorkerHeartbeatParams, WorkerRemoveParams,
 };
 pub use self::parents::{
     ParentEnd, ParentVerdict, broken_error, broken_message, dedup_parents, judge_parents,
 };
 use crate::wake::Wakeup;
-use crate::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo, WorkerInfo};
+use crate::{
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo,
+    WorkerInfo,
+};
 
 /// The latest time jobs-core hands a backend: the last second of the year
 /// 9999, which every store, and RFC 3339 text, can hold. Times past it (a
@@ -267,6 +286,17 @@ pub trait Backend: Send + Sync + 'static {
     /// Job counts per queue and state.
     async fn job_counts(&self) -> Result<Counts, BoxError>;
 
+    /// How many of the stored jobs finished in each minute since
+    /// `since`, oldest first; minutes in which none finished are left out.
+    /// For dashboards. The default knows of none.
+    async fn job_finished_per_minute(
+        &self,
+        params: JobFinishedPerMinuteParams,
+    ) -> Result<Vec<FinishedMinute>, BoxError> {
+        let _ = params;
+        Ok(Vec::new())
+    }
+
     /// Makes a `Dead`, `Cancelled`, `Retryable` or `Scheduled` job
     /// `Available` now, allowing it one more attempt if its attempts are
     /// spent. Refused for a finished unique job whose key another unfinished
@@ -292,25 +322,30 @@ pub trait Backend: Send + Sync + 'static {
     /// no such batch is stored.
     async fn batch_get(&self, params: BatchIdParams) -> Result<Option<BatchInfo>, BoxError>;
 
-    /// Stores a declared schedule and vouches for it for `declared_for`. A
-    /// new id starts at `next_run_at`; a known id whose cron or zone
-    /// changed is updated and restarts at `next_run_at`; otherwise the
-    /// stored next tick is kept (so ticks missed while no worker ran meet
-    /// the misfire policy) and the rest of the definition is updated.
+    /// Stores a schedule and vouches for it for `declared_for`. A new id
+    /// starts at `next_run_at`. A known id is updated, and restarts at
+    /// `next_run_at` if it changed as `restart` says; otherwise its stored
+    /// next tick is kept (so ticks missed while no worker ran meet the
+    /// misfire policy). A declaration only ever extends. Exception: a
+    /// [`Runtime`](crate::ScheduleOrigin::Runtime) spec whose id holds a
+    /// [`Declared`](crate::ScheduleOrigin::Declared) schedule changes
+    /// nothing. Returns the schedule as stored afterwards.
     async fn schedule_upsert(
         &self,
         params: ScheduleUpsertParams<'_>,
     ) -> Result<StoredSchedule, BoxError>;
 
     /// Renews the declarations of stored schedules a live worker declares
-    /// (ids not stored are ignored).
+    /// (ids not stored are ignored), and records that it runs `kinds` for
+    /// as long, which vouches for the run-time schedules of those kinds.
     async fn schedule_declare(&self, params: ScheduleDeclareParams<'_>) -> Result<(), BoxError>;
 
     /// Every stored schedule, by id.
     async fn schedule_list(&self) -> Result<Vec<StoredSchedule>, BoxError>;
 
-    /// Atomically: if the schedule's next tick is still `expected_next`,
-    /// sets it to `next_run_at`, records now as its last run and inserts
+    /// Atomically: if the schedule's next tick is still `expected_next` and
+    /// its stored definition is still `spec` (equal in every field; the
+    /// arguments as JSON values), sets it to `next_run_at`, records now as its last run and inserts
     /// `jobs` (over any capacity); otherwise changes nothing. Returns whether
     /// it applied.
     async fn schedule_advance(&self, params: ScheduleAdvanceParams<'_>) -> Result<bool, BoxError>;

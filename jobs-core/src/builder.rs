@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::{
-    EARLIEST, InsertMode, JobParent, LATEST, NewJob, ParentCondition, after, dedup_parents,
+    EARLIEST, InsertMode, JobParent, LATEST, NewJob, ParentCondition, ScheduledJob, after,
+    dedup_parents,
 };
 use crate::queue_name::is_valid_queue_name;
 use crate::registry::JobDefinition;
@@ -204,6 +205,43 @@ impl JobBuilder {
     /// backend is full.
     pub async fn try_enqueue(self, client: &Client) -> Result<JobId, EnqueueError> {
         client.insert_one(self, InsertMode::Try).await
+    }
+
+    /// Checks the options and turns the builder into the job each tick of
+    /// a run-time schedule enqueues. A delay or time (`.delay`, `.at`) and
+    /// a `.unique_key` are refused: a schedule's ticks say when its jobs
+    /// run, and each tick enqueues exactly one job. The error says what to
+    /// change.
+    pub(crate) fn into_scheduled_job(self, max_payload: usize) -> Result<ScheduledJob, String> {
+        if self.run_at.is_some() {
+            return Err(format!(
+                "the job `{}` is given a delay or a time (`.delay`, `.at`, `.run_at`), but a schedule's jobs run at its ticks: remove it",
+                self.kind()
+            ));
+        }
+        if self.unique_key.is_some() {
+            return Err(format!(
+                "the job `{}` is given a `.unique_key(..)`, which a schedule does not use (each tick enqueues exactly one job): remove it",
+                self.kind()
+            ));
+        }
+        let row = self
+            .into_new_job(max_payload)
+            .map_err(|error| error.to_string())?;
+        if !row.parents.is_empty() || row.batch.is_some() {
+            return Err(format!(
+                "the job `{}` waits for other jobs or belongs to a batch, which a schedule's jobs cannot",
+                row.kind
+            ));
+        }
+        Ok(ScheduledJob {
+            kind: row.kind.into_owned(),
+            queue: row.queue.into_owned(),
+            args: row.args,
+            priority: row.priority,
+            max_attempts: row.max_attempts,
+            version: row.version,
+        })
     }
 
     /// Checks the options and turns the builder into the row to store

@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::backend::{
-    Backend, BatchIdParams, InsertMode, JobIdParams, JobInsertManyParams, ScheduleRemoveParams,
+    Backend, BatchIdParams, InsertMode, JobFinishedPerMinuteParams, JobIdParams,
+    JobInsertManyParams, LATEST, ScheduleRemoveParams, ScheduleRestart, ScheduleUpsertParams,
 };
 use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
@@ -13,8 +14,8 @@ use crate::id::BatchId;
 use crate::worker::metrics::names;
 use crate::worker::scheduler::stored_schedule_job;
 use crate::{
-    Counts, EnqueueError, Error, JobFilter, JobId, JobInfo, JobState, Result, ScheduleInfo,
-    WorkerInfo,
+    Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, Result,
+    Schedule, ScheduleInfo, ScheduleOrigin, WorkerInfo,
 };
 
 /// The default limit on a job's encoded arguments: 1 MiB.
@@ -131,6 +132,19 @@ impl Client {
         Ok(ids)
     }
 
+    /// How many jobs finished in each minute since `since` (`Completed`,
+    /// and `Dead` or `Cancelled` as failed), oldest first, as far as the
+    /// finished jobs are still kept. Minutes without any are left out.
+    pub async fn finished_per_minute(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<FinishedMinute>> {
+        self.backend
+            .job_finished_per_minute(JobFinishedPerMinuteParams { since })
+            .await
+            .map_err(Error::backend)
+    }
+
     /// Where a batch stands: its jobs counted by outcome, and when it
     /// finished. `None` if no such batch is stored.
     pub async fn batch(&self, id: BatchId) -> Result<Option<BatchInfo>> {
@@ -154,12 +168,13 @@ impl Client {
         self.backend.job_list(&filter).await.map_err(Error::Backend)
     }
 
-    /// The jobs of `kind` not yet started or finished (`Scheduled` or
-    /// `Available`), by id, however many: what `NAME::enqueued` decodes.
+    /// The jobs of `kind` not yet started or finished (`Awaiting`,
+    /// `Scheduled` or `Available`), by id, however many: what
+    /// `NAME::enqueued` decodes.
     #[doc(hidden)]
     pub async fn waiting_jobs(&self, kind: &str) -> Result<Vec<JobInfo>> {
         let mut jobs = Vec::new();
-        for state in [JobState::Scheduled, JobState::Available] {
+        for state in [JobState::Awaiting, JobState::Scheduled, JobState::Available] {
             let page = JobFilter::new().kind(kind).state(state).limit(WAITING_PAGE);
             let mut offset = 0;
             loop {
@@ -210,9 +225,81 @@ impl Client {
             .map_err(Error::Backend)
     }
 
-    /// Every stored recurring schedule, by id. Each keeps ticking whichever
-    /// workers run; one that no live worker declares any more is flagged
-    /// [`orphaned`](ScheduleInfo::orphaned) (remove it with
+    /// Stores a recurring schedule defined at run time, or updates the one
+    /// stored under its id (Hangfire's `RecurringJob.AddOrUpdate`), and
+    /// returns it as stored. Its ticks follow every rule of `#[recurring]`
+    /// (one job a tick however many workers run, daylight saving time, the
+    /// misfire policy); the leader ticks it from the stored definition,
+    /// even a worker that does not run its job kind.
+    ///
+    /// Upserting an unchanged definition keeps the stored next tick (so a
+    /// tick missed meanwhile still meets the misfire policy); a changed
+    /// one (cron, zone, misfire policy, or the job's kind, arguments,
+    /// queue, priority or retries) restarts from now. Nothing is stored if
+    /// the schedule is refused with [`Error::InvalidSchedule`]: see
+    /// [`Schedule`] for the checks. An id a `#[recurring]` function
+    /// declares is refused too: the declaration wins.
+    ///
+    /// ```rust,standalone_crate
+    /// use jobs_core::{job, Client, Misfire, Schedule};
+    /// use jobs_memory::MemoryBackend;
+    ///
+    /// #[job]
+    /// async fn tenant_report(tenant_id: i64) {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), jobs_core::Error> {
+    /// let client = Client::new(MemoryBackend::new());
+    /// let report = |tenant| {
+    ///     Schedule::new(format!("tenant-{tenant}-report"), "0 0 6 * * *")
+    ///         .tz("Europe/Berlin")
+    ///         .misfire(Misfire::Skip)
+    ///         .job(tenant_report::with(tenant))
+    /// };
+    /// let first = client.upsert_schedule(report(7)).await?;
+    /// let again = client.upsert_schedule(report(7)).await?; // unchanged: keeps its next tick
+    /// assert_eq!(first.next_run_at, again.next_run_at);
+    ///
+    /// let listed = client.schedules().await?;
+    /// assert_eq!(listed.len(), 1);
+    /// assert!(listed[0].orphaned, "no worker running `tenant_report` is alive");
+    ///
+    /// assert!(client.remove_schedule("tenant-7-report").await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert_schedule(&self, schedule: Schedule) -> Result<ScheduleInfo> {
+        let now = chrono::Utc::now();
+        let (spec, cron) = schedule.into_spec(self.max_payload, now)?;
+        let params = ScheduleUpsertParams {
+            spec: &spec,
+            next_run_at: cron.next_after(now).unwrap_or(LATEST),
+            // only workers vouch for a schedule, by running its kind
+            declared_for: std::time::Duration::ZERO,
+            restart: ScheduleRestart::OnAnyChange,
+        };
+        let stored = self
+            .backend
+            .schedule_upsert(params)
+            .await
+            .map_err(Error::Backend)?;
+        if stored.spec.origin != ScheduleOrigin::Runtime {
+            return Err(Error::InvalidSchedule {
+                message: format!(
+                    "the id belongs to the `#[recurring]` schedule of job `{}`, and a declaration wins: choose another id (if that function is gone for good, remove the stored schedule first with `client.remove_schedule`)",
+                    stored.spec.job.kind
+                ),
+                id: spec.id,
+            });
+        }
+        Ok(ScheduleInfo::of(stored, now))
+    }
+
+    /// Every stored recurring schedule, declared by `#[recurring]` or
+    /// stored with [`upsert_schedule`](Self::upsert_schedule), by id. Each
+    /// keeps ticking whichever workers run; one that no live worker vouches
+    /// for is flagged [`orphaned`](ScheduleInfo::orphaned): a declared one
+    /// that no live worker declares any more, a run-time one whose job kind
+    /// no live worker runs (remove it with
     /// [`remove_schedule`](Self::remove_schedule) if it is gone for good).
     pub async fn schedules(&self) -> Result<Vec<ScheduleInfo>> {
         let stored = self.backend.schedule_list().await.map_err(Error::Backend)?;

@@ -15,8 +15,10 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
-/// What happens to ticks missed while no worker ran.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// What happens to ticks missed while no worker ran. Serialized as its
+/// attribute spelling (`"once"`, `"skip"`, `"all"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Misfire {
     /// One catch-up run for all missed ticks, then the normal schedule.
     #[default]
@@ -137,7 +139,7 @@ impl CronSchedule {
     }
 
     /// [`parse`](Self::parse), with `now` as the current time.
-    fn parse_at(expr: &str, tz: &str, now: DateTime<Utc>) -> Result<Self, CronError> {
+    pub(crate) fn parse_at(expr: &str, tz: &str, now: DateTime<Utc>) -> Result<Self, CronError> {
         let zone: Tz = tz
             .parse()
             .map_err(|_| CronError::UnknownZone { tz: tz.to_owned() })?;

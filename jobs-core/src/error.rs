@@ -291,6 +291,17 @@ pub enum Error {
     /// ([`Client::trigger_schedule`](crate::Client::trigger_schedule)).
     #[error("no recurring schedule with id `{0}` is stored")]
     UnknownSchedule(String),
+    /// A run-time schedule was refused (`Client::upsert_schedule`): a bad
+    /// id, cron expression or zone, no job or a job the builder's own
+    /// checks refuse, a job option a schedule cannot honour, or an id that
+    /// a `#[recurring]` declaration holds. Nothing was stored.
+    #[error("invalid schedule `{id}`: {message}")]
+    InvalidSchedule {
+        /// The schedule's id, as given.
+        id: String,
+        /// What is wrong, and how to fix it.
+        message: String,
+    },
     /// A stored job's arguments do not decode as its job's arguments (from
     /// `NAME::enqueued`).
     #[error("job {id}: {message}")]

@@ -313,9 +313,16 @@ pub struct ScheduleInfo {
     pub next_run_at: DateTime<Utc>,
     /// When a tick last enqueued a job.
     pub last_run_at: Option<DateTime<Utc>>,
-    /// No live worker declares this schedule: the binaries that did have
-    /// stopped or no longer link it. It still ticks.
+    /// No live worker vouches for this schedule: for a `#[recurring]` one,
+    /// the binaries that declared it have stopped or no longer link it;
+    /// for a run-time one, no live worker runs its job kind. It still
+    /// ticks.
     pub orphaned: bool,
+    /// What happens to ticks missed while no worker ran.
+    pub misfire: crate::Misfire,
+    /// Declared by a `#[recurring]` function, or defined at run time with
+    /// `Client::upsert_schedule`.
+    pub origin: crate::ScheduleOrigin,
 }
 
 impl ScheduleInfo {
@@ -330,6 +337,20 @@ impl ScheduleInfo {
             next_run_at: stored.next_run_at,
             last_run_at: stored.last_run_at,
             orphaned: stored.declared_until < now,
+            misfire: spec.misfire,
+            origin: spec.origin,
         }
     }
+}
+
+/// How many jobs finished in one minute, from
+/// [`Client::finished_per_minute`](crate::Client::finished_per_minute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedMinute {
+    /// The minute's start.
+    pub minute: DateTime<Utc>,
+    /// Jobs that ended `Completed` in it.
+    pub completed: u64,
+    /// Jobs that ended `Dead` or `Cancelled` in it.
+    pub failed: u64,
 }

@@ -49,6 +49,9 @@
 //!   tests).
 //! - A **recurring job** is an `async fn` marked `#[recurring(cron = .., id = ..)]`:
 //!   each tick of the schedule enqueues one run, however many workers run.
+//!   Schedules can also come from data at run time: a [`Schedule`] stored
+//!   with [`Client::upsert_schedule`] enqueues any `#[job]` with the
+//!   arguments given, by the same rules.
 //! - The [`Client`] stores jobs and administers them; the [`Worker`] runs
 //!   them. Both talk to a [`Backend`]: `jobs_memory::MemoryBackend` (in
 //!   process, no set-up, not durable) or `jobs_postgres::PgBackend`.
@@ -148,6 +151,7 @@ mod job_state;
 mod queue_name;
 mod registry;
 pub mod retry;
+mod schedule;
 mod shared_state;
 #[cfg(feature = "signal")]
 mod signal;
@@ -168,14 +172,18 @@ pub use crate::builder::{JobBuilder, RunAt};
 pub use crate::client::{Client, DEFAULT_MAX_PAYLOAD};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::context::JobContext;
+pub use crate::cron::Misfire;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
 pub use crate::health::{
     DEFAULT_MAX_QUEUE_LAG, Health, HealthInputs, HealthStatus, HealthThresholds,
 };
 pub use crate::id::{BatchId, JobId};
-pub use crate::info::{AttemptError, Counts, JobFilter, JobInfo, QueueCounts, ScheduleInfo};
+pub use crate::info::{
+    AttemptError, Counts, FinishedMinute, JobFilter, JobInfo, QueueCounts, ScheduleInfo,
+};
 pub use crate::job_state::{JobState, UnknownJobState};
 pub use crate::queue_name::{DEFAULT_QUEUE, is_valid_queue_name};
+pub use crate::schedule::{MAX_SCHEDULE_ID_LEN, Schedule, ScheduleOrigin};
 pub use crate::shared_state::State;
 #[cfg(feature = "signal")]
 pub use crate::signal::shutdown_signal;
@@ -192,7 +200,9 @@ pub use jobs_macros::{job, recurring};
 pub mod prelude {
     #[cfg(feature = "signal")]
     pub use crate::shutdown_signal;
-    pub use crate::{Client, JobContext, JobError, JobId, JobState, State, Worker};
+    pub use crate::{
+        Client, JobContext, JobError, JobId, JobState, Misfire, Schedule, State, Worker,
+    };
     #[cfg(feature = "macros")]
     pub use crate::{job, recurring};
 }

@@ -11,16 +11,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
     BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertMode, InsertedBatch,
-    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
-    JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams,
-    LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleUpsertParams, StoreFill, StoredSchedule, WorkerHeartbeatParams,
-    WorkerRemoveParams, after,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobFinishedPerMinuteParams,
+    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
+    JobRescueManyParams, LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams,
+    ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams, StoreFill, StoredSchedule,
+    WorkerHeartbeatParams, WorkerRemoveParams, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
-    Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, JobFilter, JobId, JobInfo,
-    WorkerInfo,
+    Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, FinishedMinute, JobFilter, JobId,
+    JobInfo, WorkerInfo,
 };
 use tokio::sync::Notify;
 
@@ -280,6 +280,13 @@ impl Backend for MemoryBackend {
         .await
     }
 
+    async fn job_finished_per_minute(
+        &self,
+        params: JobFinishedPerMinuteParams,
+    ) -> Result<Vec<FinishedMinute>, BoxError> {
+        Ok(self.with_store(|store, _now| store.finished_per_minute(params.since)))
+    }
+
     async fn batch_get(&self, params: BatchIdParams) -> Result<Option<BatchInfo>, BoxError> {
         Ok(self.with_store(|store, now| store.batch(params.id, now)))
     }
@@ -290,13 +297,18 @@ impl Backend for MemoryBackend {
     ) -> Result<StoredSchedule, BoxError> {
         Ok(self.with_store(|store, now| {
             let declared_until = after(now, params.declared_for);
-            store.schedule_upsert(params.spec, params.next_run_at, declared_until)
+            store.schedule_upsert(
+                params.spec,
+                params.next_run_at,
+                declared_until,
+                params.restart,
+            )
         }))
     }
 
     async fn schedule_declare(&self, params: ScheduleDeclareParams<'_>) -> Result<(), BoxError> {
         self.with_store(|store, now| {
-            store.schedule_declare(params.ids, after(now, params.declared_for));
+            store.schedule_declare(params.ids, params.kinds, after(now, params.declared_for));
         });
         Ok(())
     }

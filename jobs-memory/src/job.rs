@@ -63,7 +63,8 @@ pub(crate) struct JobSeed {
 }
 
 impl Job {
-    /// A new job in `state` (`Scheduled` or `Available`).
+    /// A new job in `state` (`Scheduled`, `Available`, `Awaiting`, or
+    /// `Cancelled` when a parent it needed completed already failed).
     pub(crate) fn new(seed: JobSeed, state: JobState) -> Self {
         Self {
             id: seed.id,

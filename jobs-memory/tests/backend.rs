@@ -352,6 +352,7 @@ async fn schedules_are_stored_and_ticked_once() {
             max_attempts: 4,
             version: 1,
         },
+        origin: jobs_core::ScheduleOrigin::Declared,
     };
     let first = Utc.with_ymd_and_hms(2030, 1, 1, 1, 0, 0).unwrap();
     let second = first + TimeDelta::days(1);
@@ -359,11 +360,12 @@ async fn schedules_are_stored_and_ticked_once() {
         spec: &spec,
         next_run_at: first,
         declared_for: LEASE,
+        restart: jobs_core::backend::ScheduleRestart::OnTimingChange,
     };
     let stored = backend.schedule_upsert(upsert).await.expect("upsert");
     assert_eq!((stored.next_run_at, stored.last_run_at), (first, None));
     let advance = || ScheduleAdvanceParams {
-        id: "nightly",
+        spec: &spec,
         expected_next: first,
         next_run_at: second,
         jobs: vec![job("report")],

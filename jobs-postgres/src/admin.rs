@@ -2,7 +2,7 @@
 //! delete.
 
 use chrono::{DateTime, Utc};
-use jobs_core::{Counts, JobFilter, JobId, JobInfo, JobState};
+use jobs_core::{Counts, FinishedMinute, JobFilter, JobId, JobInfo, JobState};
 use sqlx::{PgPool, Row, SqlStr};
 
 use crate::insert::UNFINISHED;
@@ -84,6 +84,16 @@ SELECT (SELECT count(*) FROM deleted),
        (SELECT {schema}.jobs_settle_children(array_agg(id), array_agg('deleted'::text), $2)
         FROM deleted WHERE has_children HAVING count(*) > 0)";
 
+/// Finished jobs per minute, read from the pruner's index on `finished_at`.
+const FINISHED_PER_MINUTE: &str = "
+SELECT date_trunc('minute', finished_at) AS minute,
+       count(*) FILTER (WHERE state = 'completed'),
+       count(*) FILTER (WHERE state <> 'completed')
+FROM {schema}.jobs
+WHERE state IN ('completed', 'dead', 'cancelled') AND finished_at >= $1
+GROUP BY minute
+ORDER BY minute";
+
 /// SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
 
@@ -96,6 +106,7 @@ pub(crate) struct AdminSql {
     retry: SqlStr,
     cancel: SqlStr,
     delete: SqlStr,
+    finished_per_minute: SqlStr,
 }
 
 impl AdminSql {
@@ -114,6 +125,7 @@ impl AdminSql {
             retry: fill(RETRY),
             cancel: fill(CANCEL),
             delete: fill(DELETE),
+            finished_per_minute: fill(FINISHED_PER_MINUTE),
         }
     }
 }
@@ -169,6 +181,26 @@ pub(crate) async fn counts(pool: &PgPool, sql: &AdminSql) -> Result<Counts> {
         }
     }
     Ok(counts)
+}
+
+pub(crate) async fn finished_per_minute(
+    pool: &PgPool,
+    sql: &AdminSql,
+    since: DateTime<Utc>,
+) -> Result<Vec<FinishedMinute>> {
+    let rows: Vec<(DateTime<Utc>, i64, i64)> = sqlx::query_as(sql.finished_per_minute.clone())
+        .bind(since)
+        .fetch_all(pool)
+        .await
+        .map_err(Error::db("count finished jobs per minute"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(minute, completed, failed)| FinishedMinute {
+            minute,
+            completed: u64::try_from(completed).unwrap_or(0),
+            failed: u64::try_from(failed).unwrap_or(0),
+        })
+        .collect())
 }
 
 pub(crate) async fn retry(pool: &PgPool, sql: &AdminSql, channel: &str, id: JobId) -> Result<bool> {

@@ -8,14 +8,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jobs_core::backend::{
     Backend, BatchIdParams, BatchInsertParams, ExpiredJob, FetchedBatch, InsertedBatch,
-    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
-    JobInsertManyParams, JobProgressManyParams, JobPruneParams, JobRescueManyParams, JobTransition,
-    LeaderElectParams, LeaderResignParams, ScheduleAdvanceParams, ScheduleDeclareParams,
-    ScheduleRemoveParams, ScheduleUpsertParams, StoredSchedule, WorkerHeartbeatParams,
-    WorkerRemoveParams,
+    JobCompleteManyParams, JobExpiredListParams, JobFetchParams, JobFinishedPerMinuteParams,
+    JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
+    JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams,
+    ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
+    StoredSchedule, WorkerHeartbeatParams, WorkerRemoveParams,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
-use jobs_core::{BatchInfo, BoxError, Counts, EnqueueError, JobFilter, JobId, JobInfo, WorkerInfo};
+use jobs_core::{
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo,
+    WorkerInfo,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
 
@@ -493,6 +496,15 @@ impl Backend for PgBackend {
         )
         .await?;
         Ok(inserted)
+    }
+
+    async fn job_finished_per_minute(
+        &self,
+        params: JobFinishedPerMinuteParams,
+    ) -> std::result::Result<Vec<FinishedMinute>, BoxError> {
+        admin::finished_per_minute(&self.inner.pool, &self.inner.sql.admin, params.since)
+            .await
+            .map_err(boxed)
     }
 
     async fn batch_get(

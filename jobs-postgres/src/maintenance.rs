@@ -29,11 +29,19 @@ WITH doomed AS (
 )
 DELETE FROM {schema}.jobs j USING doomed WHERE j.id = doomed.id";
 
+/// Forgets batches none of whose jobs is stored any more (they were all
+/// pruned or deleted), once they are older than both retentions.
+const PRUNE_BATCHES: &str = "
+DELETE FROM {schema}.batches b
+WHERE b.created_at < least($1::timestamptz, $2::timestamptz)
+  AND NOT EXISTS (SELECT 1 FROM {schema}.jobs j WHERE j.batch_id = b.id)";
+
 /// The rendered maintenance statements of one schema.
 #[derive(Debug)]
 pub(crate) struct MaintenanceSql {
     expired: SqlStr,
     prune: SqlStr,
+    prune_batches: SqlStr,
 }
 
 impl MaintenanceSql {
@@ -41,6 +49,7 @@ impl MaintenanceSql {
         Self {
             expired: render(EXPIRED, schema),
             prune: render(PRUNE, schema),
+            prune_batches: render(PRUNE_BATCHES, schema),
         }
     }
 }
@@ -88,5 +97,11 @@ pub(crate) async fn prune(
         .await
         .map_err(Error::db("prune finished jobs past their retention"))?
         .rows_affected();
+    sqlx::query(sql.prune_batches.clone())
+        .bind(params.completed_before)
+        .bind(params.failed_before)
+        .execute(pool)
+        .await
+        .map_err(Error::db("forget batches whose jobs were all pruned"))?;
     Ok(deleted)
 }

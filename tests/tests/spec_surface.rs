@@ -257,3 +257,175 @@ async fn testing_your_own_code() -> Result<(), Box<dyn std::error::Error>> {
     assert!(send_welcome_email::enqueued(&client).await?.is_empty());
     Ok(())
 }
+
+#[job]
+async fn charge_card(order_id: i64) -> Result<(), JobError> {
+    if order_id < 0 {
+        return Err(JobError::permanent("declined"));
+    }
+    Ok(())
+}
+
+#[job]
+async fn send_receipt(order_id: i64) {
+    let _ = order_id;
+}
+
+#[job]
+async fn release_stock(order_id: i64) {
+    let _ = order_id;
+}
+
+#[job]
+async fn resize_image(image_id: i64) {
+    let _ = image_id;
+}
+
+#[job]
+async fn notify_user(user_id: i64) {
+    let _ = user_id;
+}
+
+#[job]
+async fn cleanup(upload_id: i64) {
+    let _ = upload_id;
+}
+
+/// §10 as written there: continuations and a batch, run by `drain`.
+#[tokio::test]
+async fn workflows_as_a_user_writes_them() -> Result<(), Box<dyn std::error::Error>> {
+    use jobs_core::{Batch, BatchId, BatchInfo};
+
+    let backend = MemoryBackend::new();
+    let client = Client::new(backend.clone());
+    let order_id = 7;
+    let charge = charge_card::enqueue(&client, order_id).await?;
+    let receipt = send_receipt::with(order_id)
+        .after(charge)
+        .enqueue(&client)
+        .await?;
+    let release = release_stock::with(order_id)
+        .after_finished(charge)
+        .enqueue(&client)
+        .await?;
+    assert_eq!(
+        client.job(receipt).await?.map(|job| job.state),
+        Some(JobState::Awaiting)
+    );
+    let declined = charge_card::enqueue(&client, -1).await?;
+    let never = send_receipt::with(-1)
+        .after(declined)
+        .enqueue(&client)
+        .await?;
+
+    let batch: BatchId = Batch::new()
+        .job(resize_image::with(1))
+        .job(resize_image::with(2))
+        .on_success(notify_user::with(42))
+        .on_complete(cleanup::with(7))
+        .enqueue(&client)
+        .await?;
+    let info: Option<BatchInfo> = client.batch(batch).await?;
+    assert_eq!(info.map(|info| (info.total, info.pending)), Some((2, 2)));
+
+    // an awaiting job is enqueued and not yet started
+    assert_eq!(send_receipt::enqueued(&client).await?, vec![order_id, -1]);
+    let unknown = JobId::new(i64::MAX);
+    let refused = send_receipt::with(1).after(unknown).enqueue(&client).await;
+    assert!(matches!(refused, Err(EnqueueError::UnknownParent(id)) if id == unknown));
+
+    let report = Worker::builder(backend)
+        .state(App { mailer: Mailer })
+        .build()?
+        .drain()
+        .await?;
+    assert_eq!(report.completed, 7, "{report:?}");
+    for id in [charge, receipt, release] {
+        let job: JobInfo = client.job(id).await?.expect("stored");
+        assert_eq!(job.state, JobState::Completed, "job {id}");
+    }
+    let never = client.job(never).await?.expect("stored");
+    assert_eq!(never.state, JobState::Cancelled);
+    assert_eq!(never.parents, vec![declined]);
+    let info = client.batch(batch).await?.expect("stored");
+    assert_eq!((info.completed, info.pending), (2, 0));
+    assert!(info.finished_at.is_some());
+    let members = client.list(JobFilter::new().batch(batch)).await?;
+    assert!(members.iter().all(|job| job.batch == Some(batch)));
+    Ok(())
+}
+
+#[job]
+async fn tenant_report(tenant_id: i64) -> anyhow::Result<()> {
+    let _ = tenant_id;
+    Ok(())
+}
+
+/// §3's run-time schedules as written there: `Misfire` comes from the
+/// prelude, `Schedule` from the crate root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_from_data_at_run_time() -> Result<(), Box<dyn std::error::Error>> {
+    use jobs_core::Schedule;
+
+    let backend = MemoryBackend::new();
+    let client = Client::new(backend.clone());
+    client
+        .upsert_schedule(
+            Schedule::new("tenant-7-report", "0 0 6 * * *") // id, cron
+                .tz("Europe/Berlin")
+                .misfire(Misfire::Skip)
+                .job(tenant_report::with(7)), // any #[job], with its arguments
+        )
+        .await?;
+    let listed = client.schedules().await?;
+    let stored = listed
+        .iter()
+        .find(|schedule| schedule.id == "tenant-7-report")
+        .expect("listed");
+    assert_eq!(
+        (stored.kind.as_str(), stored.tz.as_str(), stored.misfire),
+        (
+            tenant_report::NAME,
+            "Europe/Berlin",
+            jobs_core::Misfire::Skip
+        )
+    );
+    assert!(stored.orphaned, "no live worker runs `tenant_report` yet");
+
+    // a live worker that runs the kind vouches for it
+    let worker = Worker::builder(backend)
+        .only(&[tenant_report::NAME])
+        .build()?
+        .start();
+    let mut vouched = false;
+    for _ in 0..2_000 {
+        let listed = client.schedules().await?;
+        if listed
+            .iter()
+            .any(|schedule| schedule.id == "tenant-7-report" && !schedule.orphaned)
+        {
+            vouched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(vouched, "the worker running `tenant_report` vouches for it");
+
+    // the attribute's checks, at run time
+    let five_fields = client
+        .upsert_schedule(Schedule::new("tenant-8-report", "0 6 * * *").job(tenant_report::with(8)))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        five_fields,
+        jobs_core::Error::InvalidSchedule { .. }
+    ));
+    assert!(
+        five_fields.to_string().contains("0 0 6 * * *"),
+        "{five_fields}"
+    );
+
+    assert!(client.remove_schedule("tenant-7-report").await?);
+    worker.shutdown().await;
+    Ok(())
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::cron::Misfire;
+use crate::schedule::ScheduleOrigin;
 use crate::{AttemptError, BatchId, JobId, JobState, WorkerQueue};
 
 /// A job to store.
@@ -275,7 +276,8 @@ pub struct ScheduledJob {
     pub version: u32,
 }
 
-/// A recurring schedule as declared: by a binary's `#[recurring]`.
+/// A recurring schedule as defined: by a binary's `#[recurring]`, or at
+/// run time with `Client::upsert_schedule`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduleSpec {
     /// The stable id.
@@ -288,6 +290,9 @@ pub struct ScheduleSpec {
     pub misfire: Misfire,
     /// What each tick enqueues.
     pub job: ScheduledJob,
+    /// Who defined it: a `#[recurring]` declaration (vouched for by id) or
+    /// a run-time upsert (vouched for by the workers that run its kind).
+    pub origin: ScheduleOrigin,
 }
 
 /// A recurring schedule as stored.
@@ -300,9 +305,28 @@ pub struct StoredSchedule {
     /// When a tick last enqueued a job.
     pub last_run_at: Option<DateTime<Utc>>,
     /// Until when a live worker vouches for it: each worker that declares a
-    /// schedule renews this while it runs. Past it, the schedule is
-    /// orphaned: it still ticks, but no running binary declares it.
+    /// schedule renews this while it runs. For a run-time schedule, until
+    /// when a live worker declared it runs the schedule's job kind
+    /// ([`ScheduleDeclareParams::kinds`]), or [`EARLIEST`](super::EARLIEST)
+    /// if none ever has. Past it, the
+    /// schedule is orphaned: it still ticks, but no running binary vouches
+    /// for it.
     pub declared_until: DateTime<Utc>,
+}
+
+/// Which changes of a stored schedule restart it at
+/// [`ScheduleUpsertParams::next_run_at`]; any other upsert keeps its stored
+/// next tick, so ticks missed meanwhile meet the misfire policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleRestart {
+    /// A changed cron or zone (a worker declaring its binary's
+    /// `#[recurring]`: a deploy that changes only the job's options keeps
+    /// the tick).
+    OnTimingChange,
+    /// Any change of the definition: cron, zone, misfire policy, or the
+    /// job's kind, queue, arguments (compared as JSON values), priority or
+    /// attempts (a run-time `Client::upsert_schedule`).
+    OnAnyChange,
 }
 
 /// [`Backend::schedule_upsert`](super::Backend::schedule_upsert).
@@ -310,10 +334,13 @@ pub struct StoredSchedule {
 pub struct ScheduleUpsertParams<'a> {
     /// The schedule as declared now.
     pub spec: &'a ScheduleSpec,
-    /// Its first tick if it is new or its cron, zone or misfire changed.
+    /// Its first tick if it is new or changed as `restart` says.
     pub next_run_at: DateTime<Utc>,
-    /// How long the declaration lasts, from the backend's now.
+    /// How long the declaration lasts, from the backend's now (zero for a
+    /// run-time upsert: only workers vouch).
     pub declared_for: Duration,
+    /// Which changes restart a stored schedule at `next_run_at`.
+    pub restart: ScheduleRestart,
 }
 
 /// [`Backend::schedule_declare`](super::Backend::schedule_declare).
@@ -321,6 +348,9 @@ pub struct ScheduleUpsertParams<'a> {
 pub struct ScheduleDeclareParams<'a> {
     /// The schedules a live worker declares.
     pub ids: &'a [&'a str],
+    /// The job kinds that worker runs, sorted: every run-time schedule of
+    /// one of them is vouched for, including one stored later.
+    pub kinds: &'a [&'a str],
     /// How long the declaration lasts, from the backend's now.
     pub declared_for: Duration,
 }
@@ -328,8 +358,10 @@ pub struct ScheduleDeclareParams<'a> {
 /// [`Backend::schedule_advance`](super::Backend::schedule_advance).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduleAdvanceParams<'a> {
-    /// The schedule.
-    pub id: &'a str,
+    /// The schedule's definition as the scheduler read it: part of the
+    /// compare, so a tick never enqueues the jobs of a definition an
+    /// upsert replaced meanwhile (the next pass ticks from the new one).
+    pub spec: &'a ScheduleSpec,
     /// The next tick as the scheduler read it: the compare of the
     /// compare-and-set.
     pub expected_next: DateTime<Utc>,
@@ -395,6 +427,13 @@ pub struct InsertedBatch {
 pub struct BatchIdParams {
     /// The batch.
     pub id: BatchId,
+}
+
+/// [`Backend::job_finished_per_minute`](super::Backend::job_finished_per_minute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobFinishedPerMinuteParams {
+    /// Only jobs that finished at or after this time.
+    pub since: DateTime<Utc>,
 }
 
 /// [`Backend::worker_heartbeat`](super::Backend::worker_heartbeat): a live

@@ -150,6 +150,16 @@ macro_rules! conformance_suite {
             health_flags_available_jobs_no_live_worker_serves,
             health_flags_a_queue_waiting_past_the_threshold,
             trigger_schedule_enqueues_the_stored_job_now,
+            a_batch_whose_jobs_were_all_pruned_is_forgotten,
+            finished_jobs_are_counted_per_minute,
+            a_runtime_schedule_ticks_once_per_tick_across_workers,
+            a_leader_that_does_not_run_the_kind_ticks_a_runtime_schedule,
+            a_runtime_schedule_update_takes_effect,
+            a_removed_runtime_schedule_stops_ticking,
+            an_unchanged_runtime_upsert_keeps_its_next_tick,
+            invalid_runtime_schedules_are_refused,
+            a_runtime_schedule_is_orphaned_only_while_no_live_worker_runs_its_kind,
+            a_declared_schedule_wins_its_id_over_a_runtime_one,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -10,9 +10,17 @@
 //! no tick is lost whichever workers lead: one narrowed with `.only(..)`,
 //! or an old binary that does not know a schedule a new one added.
 //!
+//! Schedules stored at run time (`Client::upsert_schedule`) are ticked the
+//! same way. Workers vouch for them by kind: each declaration names the
+//! job kinds the worker runs, so a run-time schedule is orphaned only
+//! while no live worker runs its kind. A `#[recurring]` declaration takes
+//! over a run-time schedule stored under its id (declared wins; logged).
+//!
 //! A tick advances the stored next tick with a compare-and-set that
 //! inserts the jobs in the same step, so each tick yields one job even if
-//! two workers both think they lead for a moment.
+//! two workers both think they lead for a moment. The compare includes the
+//! definition the leader read, so an upsert in between (a new deploy, a
+//! run-time update) is never ticked with the old job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +32,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{
-    LATEST, NewJob, ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleSpec,
+    LATEST, NewJob, ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRestart, ScheduleSpec,
     ScheduleUpsertParams, ScheduledJob, StoredSchedule,
 };
 use crate::cron::CronSchedule;
 use crate::registry::RecurringDefinition;
+use crate::schedule::ScheduleOrigin;
 use crate::worker::WorkerShared;
 use crate::worker::backoff::ErrorBackoff;
 
@@ -70,11 +79,18 @@ pub(crate) async fn run(
         .iter()
         .map(|entry| entry.spec.id.as_str())
         .collect();
+    // sorted, so concurrent declarations touch a store's rows in one order
+    let mut kinds: Vec<&str> = shared.kinds.clone();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let vouches = !ids.is_empty() || !kinds.is_empty();
     let declare_every = shared.config.heartbeat_interval;
     let mut jumps = shared.clock.jumps();
     let mut parsed = Parsed::default();
     let mut registered = declared.is_empty();
-    let mut next_declare = Instant::now() + declare_every;
+    // declare at once: run-time schedules of these kinds are vouched for
+    // from the start
+    let mut next_declare = Instant::now();
     let mut backoff = ErrorBackoff::default();
     loop {
         let mut pause = shared.config.scheduler_interval;
@@ -86,9 +102,10 @@ pub(crate) async fn run(
                     tracing::warn!(%error, ?pause, "could not store the recurring schedules; retrying");
                 }
             }
-        } else if !ids.is_empty() && Instant::now() >= next_declare {
+        } else if vouches && Instant::now() >= next_declare {
             let params = ScheduleDeclareParams {
                 ids: &ids,
+                kinds: &kinds,
                 declared_for: shared.config.lease,
             };
             match shared.backend.schedule_declare(params).await {
@@ -114,10 +131,10 @@ pub(crate) async fn run(
                 }
             };
         }
-        if !ids.is_empty() {
+        if vouches {
             pause = pause.min(next_declare.saturating_duration_since(Instant::now()));
         }
-        let idle = registered && ids.is_empty() && !*is_leader.borrow();
+        let idle = registered && !vouches && !*is_leader.borrow();
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(pause), if !idle => {}
@@ -146,15 +163,35 @@ fn parse_declared(shared: &WorkerShared) -> Vec<Declared> {
     declared
 }
 
-/// Stores every declared schedule, vouched for by this worker.
+/// Stores every declared schedule, vouched for by this worker. One stored
+/// at run time under a declared id is taken over: the declaration wins.
 async fn register(shared: &WorkerShared, declared: &[Declared]) -> Result<(), crate::BoxError> {
+    let runtime: Vec<StoredSchedule> = shared
+        .backend
+        .schedule_list()
+        .await?
+        .into_iter()
+        .filter(|stored| stored.spec.origin == ScheduleOrigin::Runtime)
+        .collect();
     let now = shared.clock.now();
     for entry in declared {
+        if let Some(taken) = runtime
+            .iter()
+            .find(|stored| stored.spec.id == entry.spec.id)
+        {
+            tracing::warn!(
+                schedule = %entry.spec.id,
+                replaced_kind = %taken.spec.job.kind,
+                kind = %entry.spec.job.kind,
+                "a `#[recurring]` schedule takes over the run-time schedule stored under its id; the declaration wins"
+            );
+        }
         let first = entry.schedule.next_after(now).unwrap_or(LATEST);
         let params = ScheduleUpsertParams {
             spec: &entry.spec,
             next_run_at: first,
             declared_for: shared.config.lease,
+            restart: ScheduleRestart::OnTimingChange,
         };
         shared.backend.schedule_upsert(params).await?;
     }
@@ -205,7 +242,7 @@ async fn advance(
         .collect();
     let fired = jobs.len();
     let params = ScheduleAdvanceParams {
-        id: &spec.id,
+        spec,
         expected_next: stored.next_run_at,
         next_run_at: next,
         jobs,
@@ -231,6 +268,7 @@ fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
             max_attempts: job.retry.max_attempts(),
             version: job.version,
         },
+        origin: ScheduleOrigin::Declared,
     }
 }
 

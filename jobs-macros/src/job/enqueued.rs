@@ -47,7 +47,7 @@ pub(crate) fn enqueued_fn(model: &Model<'_>, ident: &Ident) -> TokenStream {
         }
     };
     let doc = format!(
-        "The arguments of every stored `{}` job not yet started or finished (`Scheduled` or `Available`), in enqueue order: for tests.",
+        "The arguments of every stored `{}` job not yet started or finished (`Awaiting`, `Scheduled` or `Available`), in enqueue order: for tests.",
         ident.unraw()
     );
     quote! {

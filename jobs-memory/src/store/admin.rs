@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::ParentEnd;
-use jobs_core::{Counts, JobFilter, JobId, JobState};
+use jobs_core::{Counts, FinishedMinute, JobFilter, JobId, JobState};
 
 use super::Store;
 use crate::names::NameId;
@@ -65,6 +65,31 @@ impl Store {
             }
         }
         counts
+    }
+
+    /// How many kept jobs finished in each minute since `since`.
+    pub(crate) fn finished_per_minute(&self, since: DateTime<Utc>) -> Vec<FinishedMinute> {
+        let mut minutes: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+        for job in self.jobs.iter() {
+            let Some(at) = job.finished_at().filter(|&at| at >= since) else {
+                continue;
+            };
+            let counts = minutes.entry(at.timestamp().div_euclid(60)).or_default();
+            match job.state {
+                JobState::Completed => counts.0 += 1,
+                _ => counts.1 += 1,
+            }
+        }
+        minutes
+            .into_iter()
+            .filter_map(|(minute, (completed, failed))| {
+                Some(FinishedMinute {
+                    minute: DateTime::from_timestamp(minute.checked_mul(60)?, 0)?,
+                    completed,
+                    failed,
+                })
+            })
+            .collect()
     }
 
     /// Makes a `Dead`, `Cancelled`, `Retryable` or `Scheduled` job

@@ -87,6 +87,18 @@ impl Store {
         })
     }
 
+    /// Forgets the batches created before `cutoff` none of whose jobs is
+    /// stored any more.
+    pub(crate) fn forget_empty_batches(&mut self, cutoff: DateTime<Utc>) {
+        if self.batches.records.is_empty() {
+            return;
+        }
+        let jobs = &self.jobs;
+        self.batches.records.retain(|_, record| {
+            record.created_at >= cutoff || record.jobs.iter().any(|id| jobs.get(id.get()).is_some())
+        });
+    }
+
     /// A batch's jobs counted by state.
     pub(crate) fn batch(&mut self, id: BatchId, now: DateTime<Utc>) -> Option<BatchInfo> {
         self.promote_all(now);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobs_core::backend::{
-    ExpiredJob, JobPruneParams, JobTransition, RunningAttempt, ScheduleAdvanceParams, ScheduleSpec,
-    StoredSchedule, after,
+    ExpiredJob, JobPruneParams, JobTransition, RunningAttempt, ScheduleAdvanceParams,
+    ScheduleRestart, ScheduleSpec, StoredSchedule, after,
 };
 
 use super::{Room, Store, apply, decrement};
@@ -74,11 +74,13 @@ impl Store {
     /// Deletes finished jobs past the cut-offs, at most `limit`.
     pub(crate) fn prune(&mut self, params: JobPruneParams) -> u64 {
         let queues = &mut self.queues;
-        self.retention.prune_before(&mut self.jobs, params, |job| {
+        let pruned = self.retention.prune_before(&mut self.jobs, params, |job| {
             if let Some(index) = queues.get_mut(job.queue as usize) {
                 decrement(&mut index.counts, job.state);
             }
-        })
+        });
+        self.forget_empty_batches(params.completed_before.min(params.failed_before));
+        pruned
     }
 
     /// Deletes the oldest finished jobs while more than `max_finished` are
@@ -121,12 +123,19 @@ impl Store {
         spec: &ScheduleSpec,
         next_run_at: DateTime<Utc>,
         declared_until: DateTime<Utc>,
+        restart: ScheduleRestart,
     ) -> StoredSchedule {
-        self.schedules.upsert(spec, next_run_at, declared_until)
+        self.schedules
+            .upsert(spec, next_run_at, declared_until, restart)
     }
 
-    pub(crate) fn schedule_declare(&mut self, ids: &[&str], declared_until: DateTime<Utc>) {
-        self.schedules.declare(ids, declared_until);
+    pub(crate) fn schedule_declare(
+        &mut self,
+        ids: &[&str],
+        kinds: &[&str],
+        declared_until: DateTime<Utc>,
+    ) {
+        self.schedules.declare(ids, kinds, declared_until);
     }
 
     pub(crate) fn schedule_list(&self) -> Vec<StoredSchedule> {
@@ -143,7 +152,7 @@ impl Store {
     ) -> bool {
         let advanced =
             self.schedules
-                .advance(params.id, params.expected_next, params.next_run_at, now);
+                .advance(params.spec, params.expected_next, params.next_run_at, now);
         if !advanced {
             return false;
         }

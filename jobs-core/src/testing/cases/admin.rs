@@ -145,3 +145,57 @@ pub async fn retry_runs_a_dead_job_again(env: Env) {
         "no such job"
     );
 }
+
+pub async fn finished_jobs_are_counted_per_minute(env: Env) {
+    let since = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    assert!(
+        env.client
+            .finished_per_minute(since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let done = [
+        record::enqueue(&env.client, "a".into()).await.unwrap(),
+        record::enqueue(&env.client, "b".into()).await.unwrap(),
+    ];
+    let dead = crate::testing::jobs::fails_permanently::enqueue(&env.client)
+        .await
+        .unwrap();
+    let cancelled = record::schedule(&env.client, std::time::Duration::from_secs(600), "c".into())
+        .await
+        .unwrap();
+    assert!(env.client.cancel(cancelled).await.unwrap());
+    let worker = env
+        .worker(&[record::NAME, crate::testing::jobs::fails_permanently::NAME])
+        .build()
+        .unwrap()
+        .start();
+    for id in done {
+        wait_for_state(&env.client, id, JobState::Completed).await;
+    }
+    wait_for_state(&env.client, dead, JobState::Dead).await;
+    worker.shutdown().await;
+    let minutes = env.client.finished_per_minute(since).await.unwrap();
+    let completed: u64 = minutes.iter().map(|minute| minute.completed).sum();
+    let failed: u64 = minutes.iter().map(|minute| minute.failed).sum();
+    assert_eq!((completed, failed), (2, 2), "{minutes:?}");
+    assert!(
+        minutes
+            .windows(2)
+            .all(|pair| pair[0].minute < pair[1].minute)
+    );
+    assert!(
+        minutes
+            .iter()
+            .all(|minute| minute.minute.timestamp() % 60 == 0)
+    );
+    let later = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    assert!(
+        env.client
+            .finished_per_minute(later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

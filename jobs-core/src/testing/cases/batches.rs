@@ -195,3 +195,32 @@ pub async fn a_batch_is_stored_all_or_nothing(env: Env) {
         "an empty batch has nothing to wait for"
     );
 }
+
+pub async fn a_batch_whose_jobs_were_all_pruned_is_forgotten(env: Env) {
+    let batch = Batch::new()
+        .job(record::with("one".into()))
+        .enqueue(&env.client)
+        .await
+        .unwrap();
+    let worker = env
+        .worker(&[record::NAME])
+        .retention_completed(std::time::Duration::from_millis(300))
+        .retention_failed(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .start();
+    let client = env.client.clone();
+    crate::testing::eventually("the batch is forgotten with its jobs", move || {
+        let client = client.clone();
+        async move { client.batch(batch).await.unwrap().is_none() }
+    })
+    .await;
+    worker.shutdown().await;
+    assert!(
+        env.client
+            .list(JobFilter::new().batch(batch))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

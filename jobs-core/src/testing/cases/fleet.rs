@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::backend::{ScheduleSpec, ScheduleUpsertParams, ScheduledJob};
+use crate::ScheduleOrigin;
+use crate::backend::{ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob};
 use crate::cron::Misfire;
 use crate::testing::jobs::{record, triggered};
 use crate::testing::{Env, eventually};
@@ -26,11 +27,13 @@ async fn store_foreign_schedule(env: &Env) {
             max_attempts: 1,
             version: 1,
         },
+        origin: ScheduleOrigin::Declared,
     };
     let params = ScheduleUpsertParams {
         spec: &spec,
         next_run_at: chrono::Utc::now(),
         declared_for: Duration::ZERO,
+        restart: ScheduleRestart::OnTimingChange,
     };
     env.backend.schedule_upsert(params).await.unwrap();
 }

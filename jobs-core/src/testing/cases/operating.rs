@@ -264,7 +264,8 @@ pub async fn health_flags_a_queue_waiting_past_the_threshold(env: Env) {
 }
 
 pub async fn trigger_schedule_enqueues_the_stored_job_now(env: Env) {
-    use crate::backend::{ScheduleSpec, ScheduleUpsertParams, ScheduledJob};
+    use crate::ScheduleOrigin;
+    use crate::backend::{ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob};
     use crate::cron::Misfire;
 
     let spec = ScheduleSpec {
@@ -280,12 +281,14 @@ pub async fn trigger_schedule_enqueues_the_stored_job_now(env: Env) {
             max_attempts: 4,
             version: 1,
         },
+        origin: ScheduleOrigin::Runtime,
     };
     let next = chrono::Utc::now() + chrono::Duration::hours(5);
     let params = ScheduleUpsertParams {
         spec: &spec,
         next_run_at: next,
         declared_for: Duration::ZERO,
+        restart: ScheduleRestart::OnAnyChange,
     };
     env.backend.schedule_upsert(params).await.unwrap();
 

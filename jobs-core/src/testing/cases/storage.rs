@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::ScheduleOrigin;
 use crate::backend::{
     InsertMode, JobCompleteManyParams, JobFetchParams, JobHeartbeatParams, JobIdParams,
     JobInsertManyParams, NewJob, RunningAttempt, ScheduleAdvanceParams, ScheduleRemoveParams,
-    ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
+    ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
 };
 use crate::cron::Misfire;
 use crate::testing::{Env, Outcome};
@@ -198,6 +199,7 @@ fn spec(cron: &str) -> ScheduleSpec {
             max_attempts: 3,
             version: 1,
         },
+        origin: ScheduleOrigin::Declared,
     }
 }
 
@@ -212,6 +214,7 @@ pub async fn schedule_advance_is_a_compare_and_set_with_its_jobs(env: Env) {
             spec: &spec,
             next_run_at,
             declared_for: Duration::from_secs(30),
+            restart: ScheduleRestart::OnTimingChange,
         };
         backend.schedule_upsert(params).await.unwrap()
     };
@@ -233,14 +236,28 @@ pub async fn schedule_advance_is_a_compare_and_set_with_its_jobs(env: Env) {
         (t0, "reports", Misfire::Skip),
         "the rest of the definition is taken, the tick kept"
     );
+    // a scheduler that read the definition before that upsert ticks nothing
+    let read_before = spec("0 * * * * *");
+    let stale = ScheduleAdvanceParams {
+        spec: &read_before,
+        expected_next: t0,
+        next_run_at: at("2030-01-01T00:02:00Z"),
+        jobs: vec![job(3)],
+    };
+    assert!(
+        !backend.schedule_advance(stale).await.unwrap(),
+        "the definition changed since it was read"
+    );
+    assert!(env.client.list(JobFilter::new()).await.unwrap().is_empty());
     upsert(spec("0 * * * * *"), t0).await;
+    let current = spec("0 * * * * *");
 
     let tick_job = |tick| NewJob {
         scheduled_at: Some(tick),
         ..job(3)
     };
     let advance = |expected_next, next_run_at, jobs| ScheduleAdvanceParams {
-        id: "conformance-stored",
+        spec: &current,
         expected_next,
         next_run_at,
         jobs,
@@ -257,8 +274,14 @@ pub async fn schedule_advance_is_a_compare_and_set_with_its_jobs(env: Env) {
     let mut racers = Vec::new();
     for _ in 0..10 {
         let backend = std::sync::Arc::clone(&env.backend);
-        let params = advance(t0, t1, vec![tick_job(t0)]);
+        let (spec, jobs) = (current.clone(), vec![tick_job(t0)]);
         racers.push(tokio::spawn(async move {
+            let params = ScheduleAdvanceParams {
+                spec: &spec,
+                expected_next: t0,
+                next_run_at: t1,
+                jobs,
+            };
             backend.schedule_advance(params).await.unwrap()
         }));
     }

@@ -1,6 +1,6 @@
 //! Maintenance and cron ticks.
 
-use jobs_core::backend::ScheduleAdvanceParams;
+use jobs_core::backend::{ScheduleAdvanceParams, ScheduleRestart};
 
 use super::*;
 
@@ -133,12 +133,13 @@ fn one_worker_leads_until_its_term_ends_or_it_resigns() {
 }
 
 fn advance(
+    spec: &ScheduleSpec,
     expected_next: DateTime<Utc>,
     next_run_at: DateTime<Utc>,
     jobs: Vec<NewJob>,
-) -> ScheduleAdvanceParams<'static> {
+) -> ScheduleAdvanceParams<'_> {
     ScheduleAdvanceParams {
-        id: "nightly",
+        spec,
         expected_next,
         next_run_at,
         jobs,
@@ -149,11 +150,16 @@ fn advance(
 fn schedule_advance_is_a_compare_and_set_that_inserts_its_jobs() {
     let mut store = store(1);
     let spec = spec("nightly", "0 0 2 * * *");
-    assert_eq!(store.schedule_upsert(&spec, t(0), t(30)).next_run_at, t(0));
+    assert_eq!(
+        store
+            .schedule_upsert(&spec, t(0), t(30), ScheduleRestart::OnTimingChange)
+            .next_run_at,
+        t(0)
+    );
     insert(&mut store, vec![job("a")], t(0));
     // the store is full, but the tick's job is stored anyway
-    assert!(store.schedule_advance(advance(t(0), t(86_400), vec![job("report")]), t(1)));
-    assert!(!store.schedule_advance(advance(t(0), t(86_400), vec![job("report")]), t(1)));
+    assert!(store.schedule_advance(advance(&spec, t(0), t(86_400), vec![job("report")]), t(1)));
+    assert!(!store.schedule_advance(advance(&spec, t(0), t(86_400), vec![job("report")]), t(1)));
     assert_eq!(store.list(&JobFilter::new().kind("report"), t(1)).len(), 1);
     assert_eq!(store.unfinished(), 2);
     let stored = store.schedule_list();
@@ -163,7 +169,7 @@ fn schedule_advance_is_a_compare_and_set_that_inserts_its_jobs() {
     );
     // unique keys still hold for tick jobs
     let ticks = vec![unique("day", job("report")), unique("day", job("report"))];
-    assert!(store.schedule_advance(advance(t(86_400), t(172_800), ticks), t(86_400)));
+    assert!(store.schedule_advance(advance(&spec, t(86_400), t(172_800), ticks), t(86_400)));
     assert_eq!(
         store
             .list(&JobFilter::new().kind("report"), t(86_400))
@@ -171,5 +177,5 @@ fn schedule_advance_is_a_compare_and_set_that_inserts_its_jobs() {
         2
     );
     assert!(store.schedule_remove("nightly"));
-    assert!(!store.schedule_advance(advance(t(172_800), t(259_200), vec![]), t(172_800)));
+    assert!(!store.schedule_advance(advance(&spec, t(172_800), t(259_200), vec![]), t(172_800)));
 }

@@ -148,6 +148,7 @@ pub(crate) fn spec(id: &str, cron: &str) -> ScheduleSpec {
             max_attempts: 4,
             version: 1,
         },
+        origin: jobs_core::ScheduleOrigin::Declared,
     }
 }
 
