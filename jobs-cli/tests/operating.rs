@@ -167,6 +167,8 @@ async fn schedules_lists_them_and_trigger_enqueues_one_now() {
     assert_eq!(json[0]["kind"], cli_nightly::NAME);
     assert_eq!(json[0]["cron"], "0 0 3 * * *");
     assert_eq!(json[0]["orphaned"], false);
+    assert_eq!(json[0]["misfire"], "once");
+    assert_eq!(json[0]["origin"], "declared");
     let text = store.jobs(&["schedules"]).await;
     let lines: Vec<&str> = text.ok().lines().collect();
     assert!(lines[0].starts_with("SCHEDULE"), "{text:#?}");

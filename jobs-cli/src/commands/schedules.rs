@@ -14,7 +14,8 @@ pub(crate) async fn list(client: &Client) -> Result<Output, CliError> {
         "no schedules\n".to_owned()
     } else {
         let mut table = Table::new(&[
-            "SCHEDULE", "KIND", "QUEUE", "CRON", "ZONE", "NEXT RUN", "LAST RUN", "ORPHANED",
+            "SCHEDULE", "KIND", "QUEUE", "CRON", "ZONE", "MISFIRE", "ORIGIN", "NEXT RUN",
+            "LAST RUN", "ORPHANED",
         ]);
         for schedule in &schedules {
             table.row(vec![
@@ -23,6 +24,8 @@ pub(crate) async fn list(client: &Client) -> Result<Output, CliError> {
                 one_line(&schedule.queue),
                 one_line(&schedule.cron),
                 one_line(&schedule.tz),
+                schedule.misfire.as_str().to_owned(),
+                schedule.origin.as_str().to_owned(),
                 format::time(schedule.next_run_at),
                 format::maybe_time(schedule.last_run_at),
                 if schedule.orphaned { "yes" } else { "no" }.to_owned(),
