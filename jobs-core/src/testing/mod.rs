@@ -146,6 +146,7 @@ macro_rules! conformance_suite {
             a_workers_running_count_reflects_a_running_job,
             a_worker_is_gone_after_graceful_shutdown,
             a_worker_that_stops_heartbeating_drops_off_within_its_lease,
+            the_leader_forgets_workers_that_stopped_heartbeating,
             health_is_healthy_for_a_served_store,
             health_flags_available_jobs_no_live_worker_serves,
             health_flags_a_queue_waiting_past_the_threshold,

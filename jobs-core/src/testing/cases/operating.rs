@@ -318,3 +318,41 @@ pub async fn trigger_schedule_enqueues_the_stored_job_now(env: Env) {
         "no recurring schedule with id `ops-missing` is stored"
     );
 }
+
+pub async fn the_leader_forgets_workers_that_stopped_heartbeating(env: Env) {
+    let queues = [WorkerQueue {
+        name: "default".into(),
+        concurrency: 1,
+    }];
+    let gone = WorkerHeartbeatParams {
+        id: "ops-gone",
+        hostname: "ops-host",
+        pid: 1,
+        queues: &queues,
+        running: 0,
+        started_at: chrono::Utc::now(),
+        lease: Duration::from_millis(100),
+    };
+    env.backend.worker_heartbeat(gone).await.unwrap();
+    // a leader whose maintenance runs every 200 ms
+    let worker = env.worker(&[record::NAME]).build().unwrap();
+    let id = worker.id().to_owned();
+    let handle = worker.start();
+    wait_until_listed(&env, &id).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        env.backend.worker_prune().await.unwrap(),
+        0,
+        "the leader's maintenance pruned the expired row already"
+    );
+    let ids: Vec<String> = env
+        .client
+        .workers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|worker| worker.id)
+        .collect();
+    assert_eq!(ids, [id], "the live worker is kept");
+    handle.shutdown().await;
+}
