@@ -125,7 +125,25 @@
 //!   raises its `max_attempts` by one, so it gets exactly one more.
 //! - **Checks** ([`check`](Backend::check)): refuse a store this binary
 //!   cannot use (a database schema a newer version migrated); the worker
-//!   runs nothing until it passes.
+//!   runs nothing until it passes. `Client::health` reports a failing
+//!   check as `Unhealthy`, with its message, so make that message say
+//!   what is wrong (unreachable, not migrated).
+//! - **Live workers** (SPEC §12): a running worker calls
+//!   [`worker_heartbeat`](Backend::worker_heartbeat) when it starts and
+//!   every heartbeat interval after (whether or not it runs jobs); store
+//!   the row it describes, replacing the worker's earlier one, with
+//!   `last_seen_at` = the backend's now and an expiry of now + `lease`.
+//!   [`worker_list`](Backend::worker_list) returns only the workers whose
+//!   expiry is still ahead, by id: a worker that stops heartbeating drops
+//!   off within its lease, without anyone deleting it.
+//!   [`worker_remove`](Backend::worker_remove) (at graceful shutdown)
+//!   deletes the row at once, and [`worker_prune`](Backend::worker_prune)
+//!   (the leader's maintenance) deletes the expired ones, so the rows of
+//!   dead workers do not pile up. None of these touch jobs.
+//! - **Fill** ([`store_fill`](Backend::store_fill)): a bounded store says
+//!   how many jobs it holds against its capacity, for `Client::health`
+//!   (75 % full is `Degraded`, 95 % `Unhealthy`); an unbounded one keeps
+//!   the default, `None`.
 //!
 //! ## Flow control
 //!
@@ -203,14 +221,15 @@ pub use self::params::{
     JobTransition, LeaderElectParams, LeaderResignParams, NewJob, ParentCondition, ProgressReport,
     QueuePauseParams, RateLimit, RunningAttempt, ScheduleAdvanceParams, ScheduleDeclareParams,
     ScheduleRemoveParams, ScheduleRestart, ScheduleSpec, ScheduleUpsertParams, ScheduledJob,
-    StoredSchedule,
+    StoreFill, StoredSchedule, WorkerHeartbeatParams, WorkerRemoveParams,
 };
 pub use self::parents::{
     ParentEnd, ParentVerdict, broken_error, broken_message, dedup_parents, judge_parents,
 };
 use crate::wake::Wakeup;
 use crate::{
-    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo, QueueInfo,
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo,
+    QueueInfo, WorkerInfo,
 };
 
 /// The latest time jobs-core hands a backend: the last second of the year
@@ -395,4 +414,24 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Gives up leadership if held (at shutdown).
     async fn leader_resign(&self, params: LeaderResignParams<'_>) -> Result<(), BoxError>;
+
+    /// Records that a worker is alive: inserts or replaces its row, seen
+    /// now and live until now + `lease`.
+    async fn worker_heartbeat(&self, params: WorkerHeartbeatParams<'_>) -> Result<(), BoxError>;
+
+    /// The live workers (expiry still ahead), by id.
+    async fn worker_list(&self) -> Result<Vec<WorkerInfo>, BoxError>;
+
+    /// Deletes a worker's row (a graceful shutdown). Returns whether it
+    /// existed.
+    async fn worker_remove(&self, params: WorkerRemoveParams<'_>) -> Result<bool, BoxError>;
+
+    /// Deletes the rows of workers whose lease ended; returns how many.
+    async fn worker_prune(&self) -> Result<u64, BoxError>;
+
+    /// How full a bounded store is; `None` (the default) for a store
+    /// without a capacity.
+    async fn store_fill(&self) -> Result<Option<StoreFill>, BoxError> {
+        Ok(None)
+    }
 }

@@ -10,11 +10,13 @@ use crate::backend::{
 };
 use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
+use crate::health::{Health, HealthInputs, HealthThresholds};
 use crate::id::BatchId;
 use crate::worker::metrics::names;
+use crate::worker::scheduler::stored_schedule_job;
 use crate::{
     Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, QueueInfo,
-    Result, Schedule, ScheduleInfo, ScheduleOrigin, is_valid_queue_name,
+    Result, Schedule, ScheduleInfo, ScheduleOrigin, WorkerInfo, is_valid_queue_name,
 };
 
 /// The default limit on a job's encoded arguments: 1 MiB.
@@ -350,6 +352,108 @@ impl Client {
     /// is paused.
     pub async fn queues(&self) -> Result<Vec<QueueInfo>> {
         self.backend.queue_list().await.map_err(Error::Backend)
+    }
+
+    /// Enqueues the job of the stored recurring schedule `id` now, outside
+    /// its schedule, as a tick would (the kind, queue, arguments, priority,
+    /// attempts and version stored with the schedule), without moving its
+    /// next tick. Works for any stored schedule, also one this binary does
+    /// not link. Fails with [`Error::UnknownSchedule`] if none has that id.
+    ///
+    /// ```rust,standalone_crate
+    /// # use jobs_core::{recurring, Client, Error};
+    /// # #[recurring(cron = "0 0 3 * * *", id = "nightly-report")]
+    /// # async fn nightly_report() {}
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::new(jobs_memory::MemoryBackend::new());
+    /// assert!(matches!(
+    ///     client.trigger_schedule("nightly-report").await,
+    ///     Err(Error::UnknownSchedule(id)) if id == "nightly-report" // no worker stored it yet
+    /// ));
+    /// # Ok(()) }
+    /// ```
+    pub async fn trigger_schedule(&self, id: &str) -> Result<JobId> {
+        let stored = self.backend.schedule_list().await.map_err(Error::Backend)?;
+        let schedule = stored
+            .into_iter()
+            .find(|stored| stored.spec.id == id)
+            .ok_or_else(|| Error::UnknownSchedule(id.to_owned()))?;
+        let row = stored_schedule_job(&schedule.spec.job, None);
+        let kind = row.kind.clone();
+        let params = JobInsertManyParams {
+            jobs: vec![row],
+            mode: InsertMode::Wait,
+        };
+        let ids = self.backend.job_insert_many(params).await?;
+        metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
+        ids.into_iter().next().ok_or_else(|| {
+            Error::Enqueue(EnqueueError::Backend(
+                "the backend stored the job but returned no id".into(),
+            ))
+        })
+    }
+
+    /// The live workers, by id: every worker that heartbeated within its
+    /// lease. One that shut down is gone at once; one that died drops off
+    /// when its lease ends (30 s by default).
+    pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
+        self.backend.worker_list().await.map_err(Error::Backend)
+    }
+
+    /// How the store and its workers are doing, with the default
+    /// [`HealthThresholds`]; see [`health_with`](Self::health_with).
+    pub async fn health(&self) -> Result<Health> {
+        self.health_with(HealthThresholds::default()).await
+    }
+
+    /// How the store and its workers are doing: `Unhealthy` when the
+    /// backend cannot be used (unreachable, its schema not migrated),
+    /// otherwise what [`Health::assess`] finds in its counts, live workers
+    /// and fill. Problems are reported in the [`Health`], not as errors.
+    ///
+    /// ```rust,standalone_crate
+    /// use jobs_core::{job, Client, HealthStatus, HealthThresholds};
+    ///
+    /// #[job(queue = "mail")]
+    /// async fn send_mail(to: String) {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::new(jobs_memory::MemoryBackend::new());
+    /// assert_eq!(client.health().await?.status, HealthStatus::Healthy);
+    ///
+    /// send_mail::enqueue(&client, "ada@example.com".into()).await?;
+    /// let health = client.health_with(HealthThresholds::default()).await?;
+    /// assert_eq!(health.status, HealthStatus::Degraded); // no worker serves "mail"
+    /// # Ok(()) }
+    /// ```
+    pub async fn health_with(&self, thresholds: HealthThresholds) -> Result<Health> {
+        if let Err(error) = self.backend.check().await {
+            return Ok(Health::unhealthy(format!(
+                "the backend cannot be used: {error}"
+            )));
+        }
+        let unreachable = |error: crate::BoxError| {
+            Health::unhealthy(format!("the backend is unreachable: {error}"))
+        };
+        let counts = match self.backend.job_counts().await {
+            Ok(counts) => counts,
+            Err(error) => return Ok(unreachable(error)),
+        };
+        let workers = match self.backend.worker_list().await {
+            Ok(workers) => workers,
+            Err(error) => return Ok(unreachable(error)),
+        };
+        let fill = match self.backend.store_fill().await {
+            Ok(fill) => fill,
+            Err(error) => return Ok(unreachable(error)),
+        };
+        let inputs = HealthInputs {
+            counts: &counts,
+            workers: &workers,
+            fill,
+            now: chrono::Utc::now(),
+        };
+        Ok(Health::assess(&inputs, &thresholds))
     }
 
     /// Deletes a stored recurring schedule. Returns whether it existed.

@@ -15,8 +15,10 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
-/// What happens to ticks missed while no worker ran.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// What happens to ticks missed while no worker ran. Serialized as its
+/// attribute spelling (`"once"`, `"skip"`, `"all"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Misfire {
     /// One catch-up run for all missed ticks, then the normal schedule.
     #[default]

@@ -290,6 +290,10 @@ pub enum Error {
     /// The storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// No recurring schedule with this id is stored
+    /// ([`Client::trigger_schedule`](crate::Client::trigger_schedule)).
+    #[error("no recurring schedule with id `{0}` is stored")]
+    UnknownSchedule(String),
     /// A run-time schedule was refused (`Client::upsert_schedule`): a bad
     /// id, cron expression or zone, no job or a job the builder's own
     /// checks refuse, a job option a schedule cannot honour, or an id that

@@ -318,7 +318,7 @@ impl Index<&str> for Counts {
 }
 
 /// A stored recurring schedule as the client sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ScheduleInfo {
     /// The stable schedule id.

@@ -57,6 +57,14 @@
 //!   process, no set-up, not durable) or `jobs_postgres::PgBackend`.
 //! - A job's fate after an error is its [`retry::RetryPolicy`] unless the
 //!   job says otherwise with a [`JobError`]: `permanent`, `snooze`, `cancel`.
+//! - Operating it: [`Client::workers`] lists the live workers (each
+//!   heartbeats into the store, and drops off within its lease once it
+//!   stops), [`Client::health`] judges the store and its workers
+//!   ([`Health`]: healthy, degraded or unhealthy, with a reason for each
+//!   problem; thresholds in [`HealthThresholds`]), and
+//!   [`Client::trigger_schedule`] runs a stored schedule's job now. The
+//!   `jobs` command (crate `jobs-cli`) does the same from a shell for a
+//!   PostgreSQL store.
 //! - In a service, run the worker until the process is asked to stop:
 //!   `worker.run_until(jobs_core::shutdown_signal()).await?` shuts down
 //!   gracefully on SIGINT (Ctrl-C) or SIGTERM, the signal a container
@@ -136,6 +144,7 @@ mod clock;
 mod context;
 pub mod cron;
 mod error;
+mod health;
 mod id;
 mod info;
 mod job_state;
@@ -148,6 +157,7 @@ mod shared_state;
 mod signal;
 pub mod wake;
 mod worker;
+mod worker_info;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -164,6 +174,9 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::context::JobContext;
 pub use crate::cron::Misfire;
 pub use crate::error::{BoxError, BuildError, EnqueueError, Error, JobError, JobErrorKind, Result};
+pub use crate::health::{
+    DEFAULT_MAX_QUEUE_LAG, Health, HealthInputs, HealthStatus, HealthThresholds,
+};
 pub use crate::id::{BatchId, JobId};
 pub use crate::info::{
     AttemptError, Counts, FinishedMinute, JobFilter, JobInfo, QueueCounts, QueueInfo, ScheduleInfo,
@@ -176,6 +189,7 @@ pub use crate::shared_state::State;
 pub use crate::signal::shutdown_signal;
 pub use crate::worker::config as worker_defaults;
 pub use crate::worker::{DrainReport, Worker, WorkerBuilder, WorkerHandle};
+pub use crate::worker_info::{WorkerInfo, WorkerQueue};
 
 pub use crate::worker::metrics::names as metric_names;
 

@@ -31,8 +31,10 @@ use crate::{Error, JobBuilder};
 /// accepts, in bytes.
 pub const MAX_SCHEDULE_ID_LEN: usize = 255;
 
-/// Who defined a stored schedule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// Who defined a stored schedule. Serialized as its stored spelling
+/// (`"declared"`, `"runtime"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ScheduleOrigin {
     /// A `#[recurring]` function linked into a binary: its workers declare
     /// it by id.

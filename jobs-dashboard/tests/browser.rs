@@ -130,14 +130,21 @@ async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("save the screenshot");
 }
 
+/// The page's text; while a navigation is under way (a form that submits
+/// itself), asks again until the new page is there.
 async fn body_text(browser: &Browser) -> String {
-    browser
-        .find(Locator::Css("body"))
-        .await
-        .expect("a body")
-        .text()
-        .await
-        .expect("its text")
+    let mut last_error = None;
+    for _ in 0..50 {
+        match browser.find(Locator::Css("body")).await {
+            Ok(body) => match body.text().await {
+                Ok(text) => return text,
+                Err(error) => last_error = Some(error),
+            },
+            Err(error) => last_error = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page has no readable body: {last_error:?}");
 }
 
 /// Reloads until the page's text contains `what`.

@@ -15,12 +15,12 @@ use jobs_core::backend::{
     JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
     JobRescueManyParams, LeaderElectParams, LeaderResignParams, QueuePauseParams,
     ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
-    StoredSchedule, after,
+    StoreFill, StoredSchedule, WorkerHeartbeatParams, WorkerRemoveParams, after,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
     Backend, BatchInfo, BoxError, Clock, Counts, EnqueueError, FinishedMinute, JobFilter, JobId,
-    JobInfo, QueueInfo,
+    JobInfo, QueueInfo, WorkerInfo,
 };
 use tokio::sync::Notify;
 
@@ -350,5 +350,31 @@ impl Backend for MemoryBackend {
     async fn leader_resign(&self, params: LeaderResignParams<'_>) -> Result<(), BoxError> {
         self.with_store(|store, _now| store.leader_resign(params.worker_id));
         Ok(())
+    }
+
+    async fn worker_heartbeat(&self, params: WorkerHeartbeatParams<'_>) -> Result<(), BoxError> {
+        self.with_store(|store, now| store.workers.heartbeat(&params, now));
+        Ok(())
+    }
+
+    async fn worker_list(&self) -> Result<Vec<WorkerInfo>, BoxError> {
+        Ok(self.with_store(|store, now| store.workers.live(now)))
+    }
+
+    async fn worker_remove(&self, params: WorkerRemoveParams<'_>) -> Result<bool, BoxError> {
+        Ok(self.with_store(|store, _now| store.workers.remove(params.id)))
+    }
+
+    async fn worker_prune(&self) -> Result<u64, BoxError> {
+        Ok(self.with_store(|store, now| store.workers.prune(now)))
+    }
+
+    /// Always `Some`: the store is bounded.
+    async fn store_fill(&self) -> Result<Option<StoreFill>, BoxError> {
+        let store = self.lock();
+        Ok(Some(StoreFill {
+            unfinished: store.unfinished() as u64,
+            capacity: store.config.capacity as u64,
+        }))
     }
 }

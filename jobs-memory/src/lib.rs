@@ -142,6 +142,11 @@
 //!   refused (`retry` returns `false`).
 //! - Several workers may share one backend in a process; one of them leads
 //!   at a time (cron ticks and maintenance), as on a database.
+//! - Each running worker is listed by `Client::workers` until its lease
+//!   ends after its last heartbeat, or at once removed when it shuts down.
+//! - `Client::health` reports the store `Degraded` once it holds 75 % of
+//!   its capacity and `Unhealthy` at 95 % (configurable with
+//!   `HealthThresholds`).
 //! - Finished jobs past their retention are deleted by the leader's
 //!   maintenance passes; the oldest are deleted at once, whatever their
 //!   retention, to stay under [`max_finished`](MemoryBackend::max_finished).
@@ -158,6 +163,7 @@ mod schedules;
 mod store;
 mod table;
 mod view;
+mod workers;
 
 pub use crate::backend::MemoryBackend;
 pub use crate::config::{DEFAULT_CAPACITY, DEFAULT_MAX_FINISHED};

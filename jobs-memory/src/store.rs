@@ -34,6 +34,7 @@ use crate::ready::QueueIndex;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
 use crate::table::{JobTable, Slot};
+use crate::workers::Workers;
 
 use self::batches::Batches;
 use self::parents::Waits;
@@ -86,6 +87,8 @@ pub(crate) struct Store {
     next_id: i64,
     /// The leader's id and term.
     leader: Option<(Box<str>, DateTime<Utc>)>,
+    /// The live workers (and the expired ones until pruned).
+    pub(crate) workers: Workers,
     /// An insert is waiting for room.
     room_wanted: bool,
     wake: Vec<NameId>,
@@ -115,6 +118,7 @@ impl Store {
             unfinished: 0,
             next_id: 1,
             leader: None,
+            workers: Workers::default(),
             room_wanted: false,
             wake: Vec::new(),
             room_freed: false,

@@ -12,11 +12,12 @@ use jobs_core::backend::{
     JobHeartbeatParams, JobIdParams, JobInsertManyParams, JobProgressManyParams, JobPruneParams,
     JobRescueManyParams, JobTransition, LeaderElectParams, LeaderResignParams, QueuePauseParams,
     ScheduleAdvanceParams, ScheduleDeclareParams, ScheduleRemoveParams, ScheduleUpsertParams,
-    StoredSchedule,
+    StoredSchedule, WorkerHeartbeatParams, WorkerRemoveParams,
 };
 use jobs_core::wake::{WakeHub, Wakeup};
 use jobs_core::{
-    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo, QueueInfo,
+    BatchInfo, BoxError, Counts, EnqueueError, FinishedMinute, JobFilter, JobId, JobInfo,
+    QueueInfo, WorkerInfo,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool};
@@ -35,6 +36,7 @@ use crate::parents;
 use crate::retry;
 use crate::schedules::{self, ScheduleSql};
 use crate::schema::{self, SchemaCheck};
+use crate::workers::{self, WorkerSql};
 use crate::{Error, Result};
 
 /// The PostgreSQL backend: durable, transactional, shared by any number of
@@ -68,6 +70,7 @@ pub(crate) struct Statements {
     schedules: ScheduleSql,
     admin: AdminSql,
     queues: QueueSql,
+    workers: WorkerSql,
 }
 
 impl Statements {
@@ -81,6 +84,7 @@ impl Statements {
             schedules: ScheduleSql::new(schema),
             admin: AdminSql::new(schema),
             queues: QueueSql::new(schema),
+            workers: WorkerSql::new(schema),
         }
     }
 }
@@ -618,6 +622,36 @@ impl Backend for PgBackend {
 
     async fn check(&self) -> std::result::Result<(), BoxError> {
         self.ensure_schema().await
+    }
+
+    async fn worker_heartbeat(
+        &self,
+        params: WorkerHeartbeatParams<'_>,
+    ) -> std::result::Result<(), BoxError> {
+        workers::heartbeat(&self.inner.pool, &self.inner.sql.workers, params)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_list(&self) -> std::result::Result<Vec<WorkerInfo>, BoxError> {
+        workers::list(&self.inner.pool, &self.inner.sql.workers)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_remove(
+        &self,
+        params: WorkerRemoveParams<'_>,
+    ) -> std::result::Result<bool, BoxError> {
+        workers::remove(&self.inner.pool, &self.inner.sql.workers, params.id)
+            .await
+            .map_err(boxed)
+    }
+
+    async fn worker_prune(&self) -> std::result::Result<u64, BoxError> {
+        workers::prune(&self.inner.pool, &self.inner.sql.workers)
+            .await
+            .map_err(boxed)
     }
 }
 

@@ -80,8 +80,10 @@
 //! # Schema
 //!
 //! Everything lives in one schema (default `jobs`, configurable with
-//! [`PgBackend::builder`]): tables `jobs`, `schedules`, `leader`, `queues`
-//! (pause records), `job_starts` (recent starts of rate-limited kinds) and
+//! [`PgBackend::builder`]): tables `jobs`, `job_waits` (what awaiting jobs
+//! still wait for), `batches`, `schedules`, `schedule_kinds`, `leader`,
+//! `queues` (pause records), `job_starts` (recent starts of rate-limited kinds),
+//! `workers` (the live workers, one row each, upserted at every heartbeat) and
 //! `schema_migrations`. [`PgBackend::migrate`] applies the embedded,
 //! versioned migrations in one transaction under an advisory lock; running
 //! it again does nothing. A binary refuses a schema migrated by a newer
@@ -124,6 +126,7 @@ mod retry;
 mod schedules;
 mod schema;
 mod tx;
+mod workers;
 
 pub use crate::backend::{PgBackend, PgBackendBuilder};
 pub use crate::config::{

@@ -51,10 +51,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "runtime_schedules",
         sql: include_str!("migrations/0006_runtime_schedules.sql"),
     },
+    Migration {
+        version: 7,
+        name: "workers",
+        sql: include_str!("migrations/0007_workers.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// SQLSTATEs of a missing table and a missing schema.
 const UNDEFINED_TABLE: &str = "42P01";

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cron::Misfire;
 use crate::schedule::ScheduleOrigin;
-use crate::{AttemptError, BatchId, JobId, JobState};
+use crate::{AttemptError, BatchId, JobId, JobState, WorkerQueue};
 
 /// A job to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -494,4 +494,42 @@ pub struct BatchIdParams {
 pub struct JobFinishedPerMinuteParams {
     /// Only jobs that finished at or after this time.
     pub since: DateTime<Utc>,
+}
+
+/// [`Backend::worker_heartbeat`](super::Backend::worker_heartbeat): a live
+/// worker says who it is and what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerHeartbeatParams<'a> {
+    /// The worker's id.
+    pub id: &'a str,
+    /// The host it runs on.
+    pub hostname: &'a str,
+    /// Its process id.
+    pub pid: u32,
+    /// The queues it serves, in order, with their concurrency.
+    pub queues: &'a [WorkerQueue],
+    /// Attempts it runs now.
+    pub running: u32,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it counts as live without another heartbeat, from the
+    /// backend's now.
+    pub lease: Duration,
+}
+
+/// [`Backend::worker_remove`](super::Backend::worker_remove).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerRemoveParams<'a> {
+    /// The worker that stopped.
+    pub id: &'a str,
+}
+
+/// How full a bounded store is
+/// ([`Backend::store_fill`](super::Backend::store_fill)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoreFill {
+    /// Jobs held that count against the capacity (the unfinished ones).
+    pub unfinished: u64,
+    /// The most it holds.
+    pub capacity: u64,
 }

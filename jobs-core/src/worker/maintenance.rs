@@ -1,6 +1,7 @@
 //! On the leader, every maintenance interval: the rescuer (running jobs
 //! whose lease expired: their worker died or stalled), the pruner (finished
-//! jobs past their retention), and the queue-depth gauges.
+//! jobs past their retention, and the rows of workers whose lease ended),
+//! and the queue-depth gauges.
 //!
 //! The rescuer decides here what happens to each expired run, with the
 //! job's own retry policy, as River's rescuer does; the backend only lists
@@ -55,6 +56,11 @@ pub(crate) async fn run(
             Err(error) => {
                 tracing::warn!(%error, "maintenance pass failed; trying again next interval")
             }
+        }
+        match shared.backend.worker_prune().await {
+            Ok(0) => {}
+            Ok(workers) => tracing::debug!(workers, "forgot workers that stopped heartbeating"),
+            Err(error) => tracing::debug!(%error, "could not prune stale workers"),
         }
         record_queue_depths(&shared).await;
     }

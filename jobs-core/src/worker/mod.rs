@@ -23,7 +23,7 @@ pub(crate) mod outcome;
 mod panic;
 mod producer;
 mod queue;
-mod scheduler;
+pub(crate) mod scheduler;
 pub(crate) mod shared_states;
 
 use std::collections::HashMap;
@@ -62,6 +62,8 @@ pub struct Worker {
 /// What every task of one worker shares.
 pub(crate) struct WorkerShared {
     pub(crate) id: String,
+    /// The host this worker runs on, as `Client::workers` reports it.
+    pub(crate) hostname: String,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) states: Arc<SharedStates>,
     pub(crate) kinds: Vec<&'static str>,
@@ -108,9 +110,10 @@ impl Worker {
             .iter()
             .map(|kind| jobs.get(kind).map_or(1, |job| job.version))
             .collect();
+        let hostname = hostname();
         let id = format!(
             "{}-{}-{:08x}",
-            hostname(),
+            hostname,
             std::process::id(),
             fastrand::u32(..)
         );
@@ -128,6 +131,7 @@ impl Worker {
             .collect();
         let inner = Arc::new(WorkerShared {
             id,
+            hostname,
             backend,
             states: Arc::new(states),
             kinds,
@@ -240,7 +244,8 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
         shared.config.completion_batch,
     ));
     // Leases must keep being renewed while running jobs drain at shutdown,
-    // so the heartbeat and the leader term stop last.
+    // so the heartbeat and the leader term stop last; the heartbeat's last
+    // word removes this worker from the live ones.
     let last = CancellationToken::new();
     let heartbeat = tokio::spawn(heartbeat::run(Arc::clone(&shared), last.clone()));
     let (is_leader, leads) = watch::channel(false);
@@ -386,9 +391,12 @@ async fn join_until(mut task: JoinHandle<()>, deadline: Instant) {
     }
 }
 
+/// The machine's host name, or `"unknown"` when the system gives none
+/// that is text.
 fn hostname() -> String {
-    std::env::var("HOSTNAME")
+    gethostname::gethostname()
+        .into_string()
         .ok()
         .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "worker".to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
 }

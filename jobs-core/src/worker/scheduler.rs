@@ -273,6 +273,15 @@ fn spec_of(definition: &RecurringDefinition) -> ScheduleSpec {
 }
 
 fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
+    stored_schedule_job(job, Some(tick))
+}
+
+/// The job a stored schedule enqueues, due at `scheduled_at` (`None`:
+/// now): what each tick stores, and what `Client::trigger_schedule` does.
+pub(crate) fn stored_schedule_job(
+    job: &ScheduledJob,
+    scheduled_at: Option<DateTime<Utc>>,
+) -> NewJob {
     // a run-time schedule of a keyed kind (`Schedule::new(..).job(..)`)
     // keys its ticks as an enqueue would, when this binary links the kind
     let concurrency_key = crate::registry::jobs()
@@ -285,7 +294,7 @@ fn tick_job(job: &ScheduledJob, tick: DateTime<Utc>) -> NewJob {
         priority: job.priority,
         max_attempts: job.max_attempts,
         version: job.version,
-        scheduled_at: Some(tick),
+        scheduled_at,
         unique_key: None,
         parents: Vec::new(),
         batch: None,

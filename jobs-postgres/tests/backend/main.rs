@@ -8,6 +8,7 @@ mod common;
 mod claim;
 mod drain;
 mod flow;
+mod health;
 mod parents;
 mod tx;
 mod unique;
