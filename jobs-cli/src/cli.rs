@@ -60,8 +60,26 @@ pub(crate) enum Command {
         /// The schedule's id (as in `#[recurring(id = ..)]`).
         schedule: String,
     },
+    /// Stop every worker from starting jobs of a queue (it still accepts
+    /// jobs; running ones finish).
+    Pause {
+        /// The queue's name.
+        queue: String,
+    },
+    /// Let workers start a paused queue's jobs again.
+    Resume {
+        /// The queue's name.
+        queue: String,
+    },
     /// The live workers: those that heartbeated within their lease.
     Workers,
+    /// Serve the web dashboard (jobs-dashboard) until Ctrl-C.
+    Dashboard {
+        /// The address to listen on. The dashboard serves requests from
+        /// loopback addresses only.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        bind: std::net::SocketAddr,
+    },
     /// Healthy, degraded or unhealthy, and why. Exits with 3 when
     /// unhealthy, so a probe can use it.
     Health,

@@ -87,3 +87,50 @@ pub(crate) async fn remove_schedule(
         &base.to(&format!("/schedules?done={}", encode(&message))),
     ))
 }
+
+/// `POST /schedules/{id}/trigger`: one run now; shows the new job.
+pub(crate) async fn trigger_schedule(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Redirect, PageError> {
+    check(&shared, &form)?;
+    match shared.client.trigger_schedule(&id).await {
+        Ok(job) => Ok(Redirect::to(&base.to(&format!(
+            "/jobs/{job}?done={}",
+            encode(&format!("Enqueued by schedule {id}."))
+        )))),
+        Err(jobs_core::Error::UnknownSchedule(_)) => Ok(Redirect::to(&base.to(&format!(
+            "/schedules?done={}",
+            encode(&format!("No schedule {id} is stored."))
+        )))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /queues/{name}/{pause|resume}`.
+pub(crate) async fn queue(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    Path((name, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Result<Redirect, PageError> {
+    check(&shared, &form)?;
+    let message = match action.as_str() {
+        "pause" => match shared.client.pause_queue(&name).await? {
+            true => format!("Paused queue {name}: no worker starts its jobs until it is resumed."),
+            false => format!("Queue {name} was already paused."),
+        },
+        "resume" => match shared.client.resume_queue(&name).await? {
+            true => format!("Resumed queue {name}."),
+            false => format!("Queue {name} was not paused."),
+        },
+        other => return Err(PageError::not_found(format!("no action `{other}`"))),
+    };
+    Ok(Redirect::to(&format!(
+        "{}?done={}",
+        base.to("/"),
+        encode(&message)
+    )))
+}

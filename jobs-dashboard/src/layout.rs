@@ -65,6 +65,7 @@ pub(crate) fn frame(base: &Base, title: &str, refresh: Option<u32>, body: Markup
                         a href=(base.to("/jobs")) { "Jobs" }
                         a href=(base.to("/schedules")) { "Schedules" }
                         a href=(base.to("/batches")) { "Batches" }
+                        a href=(base.to("/workers")) { "Workers" }
                     }
                 }
                 main {

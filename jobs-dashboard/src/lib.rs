@@ -18,9 +18,11 @@
 //! ```
 //!
 //! Pages: an overview (jobs per queue and state, completed and failed jobs
-//! per minute over the last hour), jobs by state, queue, kind or batch,
-//! one job with its arguments, attempts and errors (and retry, cancel,
-//! delete), recurring schedules (and remove), and batches.
+//! per minute over the last hour, pause and resume of each queue), jobs by
+//! state, queue, kind or batch, one job with its arguments, attempts and
+//! errors (and retry, cancel, delete), recurring schedules (trigger now,
+//! remove), batches and the live workers. [`health_router`] answers
+//! readiness probes.
 //!
 //! # Access
 //!
@@ -43,8 +45,11 @@ mod access;
 mod actions;
 mod chart;
 mod csrf;
+mod health;
 mod layout;
 mod pages;
+
+pub use self::health::health_router;
 
 use std::sync::Arc;
 
@@ -99,7 +104,8 @@ impl Dashboard {
         self
     }
 
-    /// Hides every action (retry, cancel, delete, remove) and refuses
+    /// Hides every action (retry, cancel, delete, trigger, remove, pause,
+    /// resume) and refuses
     /// their requests.
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.shared.read_only = read_only;
@@ -116,6 +122,9 @@ impl Dashboard {
             .route("/jobs/{id}/{action}", post(actions::job))
             .route("/schedules", get(pages::schedules::page))
             .route("/schedules/{id}/remove", post(actions::remove_schedule))
+            .route("/schedules/{id}/trigger", post(actions::trigger_schedule))
+            .route("/queues/{name}/{action}", post(actions::queue))
+            .route("/workers", get(pages::workers::page))
             .route("/batches", get(pages::batch::lookup))
             .route("/batches/{id}", get(pages::batch::page))
             .route("/assets/style.css", get(layout::stylesheet))

@@ -5,6 +5,7 @@ pub(crate) mod job;
 pub(crate) mod jobs;
 pub(crate) mod overview;
 pub(crate) mod schedules;
+pub(crate) mod workers;
 
 use jobs_core::JobState;
 use maud::{Markup, html};

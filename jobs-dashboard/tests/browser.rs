@@ -273,6 +273,34 @@ async fn an_operator_finds_a_dead_job_reads_its_error_and_retries_it() {
     reload_until(&browser, "completed").await;
     wait_for(&client, dead, JobState::Completed).await;
 
+    // pause the mailer queue: it accepts a job but starts nothing
+    browser.goto(&base).await.unwrap();
+    browser
+        .find(Locator::Css("button[aria-label='pause queue mailer']"))
+        .await
+        .expect("a pause button for the mailer queue")
+        .click()
+        .await
+        .unwrap();
+    reload_until(&browser, "Paused queue mailer").await;
+    let held = flaky::enqueue(&client, 8).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        client.job(held).await.unwrap().map(|job| job.state),
+        Some(JobState::Available),
+        "a paused queue starts nothing"
+    );
+    screenshot(&browser, "overview-paused").await;
+    browser
+        .find(Locator::Css("button[aria-label='resume queue mailer']"))
+        .await
+        .expect("a resume button")
+        .click()
+        .await
+        .unwrap();
+    reload_until(&browser, "Resumed queue mailer").await;
+    wait_for(&client, held, JobState::Completed).await;
+
     // a forged cross-site POST: a page elsewhere submits a delete form
     let target = format!("{base}/jobs/{dead}/delete");
     let forged = format!(
@@ -293,6 +321,21 @@ async fn an_operator_finds_a_dead_job_reads_its_error_and_retries_it() {
         "{page}"
     );
     screenshot(&browser, "schedules").await;
+    browser
+        .find(Locator::XPath("//button[normalize-space()='Trigger now']"))
+        .await
+        .expect("a trigger button")
+        .click()
+        .await
+        .unwrap();
+    reload_until(&browser, "Enqueued by schedule tenant-7-report").await;
+    let triggered = body_text(&browser).await;
+    assert!(triggered.contains("dashboard_report"), "{triggered}");
+
+    // the live workers
+    browser.goto(&format!("{base}/workers")).await.unwrap();
+    reload_until(&browser, "mailer ×2").await;
+    screenshot(&browser, "workers").await;
     browser
         .goto(&format!("{base}/batches/{batch}"))
         .await

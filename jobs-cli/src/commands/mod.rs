@@ -1,6 +1,8 @@
 //! Each command: connect, ask the client, shape the answer.
 
+mod dashboard;
 mod jobs;
+mod queues;
 mod schedules;
 mod store;
 
@@ -44,6 +46,9 @@ pub(crate) async fn run(cli: Cli) -> Result<Output, CliError> {
         Command::Delete { ids } => jobs::delete(&client, &ids).await,
         Command::Schedules => schedules::list(&client).await,
         Command::Trigger { schedule } => schedules::trigger(&client, &schedule).await,
+        Command::Pause { queue } => queues::pause(&client, &queue).await,
+        Command::Resume { queue } => queues::resume(&client, &queue).await,
+        Command::Dashboard { bind } => dashboard::serve(client, bind).await,
         Command::Migrate | Command::Health => unreachable_command(),
     }
 }

@@ -38,6 +38,12 @@ pub(crate) async fn migrate(backend: &PgBackend) -> Result<Output, CliError> {
 pub(crate) async fn status(client: &Client, schema: &str) -> Result<Output, CliError> {
     let counts = client.counts().await?;
     let workers = client.workers().await?;
+    let queues = client.queues().await?;
+    let paused: Vec<&str> = queues
+        .iter()
+        .filter(|queue| queue.paused)
+        .map(|queue| queue.name.as_str())
+        .collect();
     let now = chrono::Utc::now();
 
     let mut header = vec!["QUEUE"];
@@ -61,17 +67,23 @@ pub(crate) async fn status(client: &Client, schema: &str) -> Result<Output, CliE
         human.push_str(&table.render());
     }
     human.push('\n');
+    if !paused.is_empty() {
+        let names: Vec<String> = paused.iter().map(|name| one_line(name)).collect();
+        human.push_str(&format!("paused queues: {}\n\n", names.join(", ")));
+    }
     human.push_str(&workers_text(&workers));
 
     #[derive(Serialize)]
     struct Status<'a> {
         schema: &'a str,
         queues: BTreeMap<&'a str, &'a QueueCounts>,
+        paused: &'a [&'a str],
         workers: &'a [WorkerInfo],
     }
     let json = Status {
         schema,
         queues: counts.iter().collect(),
+        paused: &paused,
         workers: &workers,
     };
     Output::new(human, &json)

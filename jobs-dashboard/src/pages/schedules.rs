@@ -42,13 +42,18 @@ pub(crate) async fn page(
                                 span.badge title="no live worker declares this schedule; it still ticks" { "orphaned" }
                             } }
                             @if !shared.read_only {
-                                td {
+                                td { div.actions {
+                                    form method="post" action=(base.to(&format!("/schedules/{}/trigger", super::overview::encode(&schedule.id)))) {
+                                        input type="hidden" name="csrf" value=(shared.token.as_str());
+                                        button type="submit" { "Trigger now" }
+                                    }
                                     form method="post" action=(base.to(&format!("/schedules/{}/remove", super::overview::encode(&schedule.id)))) {
                                         input type="hidden" name="csrf" value=(shared.token.as_str());
                                         button.danger type="submit" { "Remove" }
                                     }
                                 }
                             }
+                                }
                         }
                     }
                 }
