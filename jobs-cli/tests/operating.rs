@@ -197,3 +197,95 @@ async fn schedules_lists_them_and_trigger_enqueues_one_now() {
     );
     store.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_resume_a_queue() {
+    let store = Store::new(true).await;
+    let paused = store.jobs(&["pause", "cli_mail"]).await;
+    assert_eq!(paused.ok(), "paused queue `cli_mail`\n");
+    let again = store.jobs(&["pause", "cli_mail", "--json"]).await.json();
+    assert_eq!(
+        again,
+        serde_json::json!({"queue": "cli_mail", "paused": true, "changed": false})
+    );
+    let queues = store.client.queues().await.unwrap();
+    assert!(
+        queues
+            .iter()
+            .any(|queue| queue.name == "cli_mail" && queue.paused)
+    );
+    let status = store.jobs(&["status"]).await;
+    assert!(
+        status.ok().contains("paused queues: cli_mail"),
+        "{status:#?}"
+    );
+    let json = store.jobs(&["status", "--json"]).await.json();
+    assert_eq!(json["paused"], serde_json::json!(["cli_mail"]));
+
+    assert_eq!(
+        store.jobs(&["resume", "cli_mail"]).await.ok(),
+        "resumed queue `cli_mail`\n"
+    );
+    assert_eq!(
+        store.jobs(&["resume", "cli_mail"]).await.ok(),
+        "queue `cli_mail` was not paused\n"
+    );
+    let queues = store.client.queues().await.unwrap();
+    assert!(!queues.iter().any(|queue| queue.paused));
+
+    let bad = store.jobs(&["pause", "Not A Queue"]).await;
+    let line = bad.error(1);
+    assert!(line.contains("invalid queue name"), "{line}");
+    store.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_refuses_an_address_it_cannot_listen_on() {
+    let store = Store::new(true).await;
+    // a port in use: the command says so in one line and exits non-zero
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = store.jobs(&["dashboard", "--bind", &addr]).await;
+    let line = run.error(1);
+    assert!(line.contains("could not listen on"), "{line}");
+    store.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_serves_the_store_on_a_loopback_port() {
+    use std::io::{Read, Write};
+
+    let store = Store::new(true).await;
+    cli_mail::enqueue(&store.client, "ada@example.com".into())
+        .await
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jobs"))
+        .args(["--database-url", &common::database_url()])
+        .args(["--schema", &store.schema])
+        .args(["dashboard", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start `jobs dashboard`");
+    let mut page = String::new();
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!(
+                "GET /jobs/jobs HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+            stream.read_to_string(&mut page).unwrap();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("cli_mail"), "the page lists the stored job: {page}");
+    store.drop_schema().await;
+}
