@@ -286,6 +286,9 @@ async fn dashboard_serves_the_store_on_a_loopback_port() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.contains("cli_mail"), "the page lists the stored job: {page}");
+    assert!(
+        page.contains("cli_mail"),
+        "the page lists the stored job: {page}"
+    );
     store.drop_schema().await;
 }
