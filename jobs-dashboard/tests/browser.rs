@@ -64,6 +64,8 @@ impl Driver {
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // a group of its own, so dropping the driver ends the browsers it started
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect(
@@ -100,7 +102,14 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Ends ChromeDriver and every browser it started (its process group),
+    /// also when the test failed before closing its session.
     fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
+        }
         let _ = self.child.start_kill();
     }
 }
