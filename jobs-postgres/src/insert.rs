@@ -103,8 +103,8 @@ pub(crate) async fn insert_many_atomically(
     sql: &InsertSql,
     jobs: &[NewJob],
 ) -> Result<Vec<JobId>> {
-    let rounds_possible = (jobs.len() > 1 && jobs.iter().any(|job| job.unique_key.is_some()))
-        || jobs.iter().any(|job| !job.parents.is_empty());
+    // (jobs with parents take a transaction of their own in any case)
+    let rounds_possible = jobs.len() > 1 && jobs.iter().any(|job| job.unique_key.is_some());
     if !rounds_possible {
         return insert_many(conn, sql, jobs).await;
     }
@@ -119,7 +119,7 @@ pub(crate) async fn insert_many_atomically(
 /// connection where [`insert_many_atomically`] decided none is needed) and
 /// returns their ids; a unique job that already exists unfinished gets the
 /// existing id. Jobs with parents take [`parents::insert_waiting`]'s way,
-/// which needs `conn` to be in a transaction.
+/// which is atomic on its own.
 pub(crate) async fn insert_many(
     conn: &mut PgConnection,
     sql: &InsertSql,

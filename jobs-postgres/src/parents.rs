@@ -19,7 +19,7 @@ use jobs_core::backend::{
     broken_error, dedup_parents, judge_parents,
 };
 use jobs_core::{BatchId, BatchInfo, JobId, JobState};
-use sqlx::{PgConnection, PgPool, Row, SqlStr};
+use sqlx::{Connection, PgConnection, PgPool, Row, SqlStr};
 
 use crate::insert::{InsertSql, Stored, insert_many, insert_many_tracked, insert_rows_tracked};
 use crate::schema::render;
@@ -89,10 +89,25 @@ impl ParentsSql {
     }
 }
 
-/// Stores `jobs`, some of which name parents, inside the transaction
-/// `conn` is in; an unknown parent fails it with
-/// [`Error::UnknownParent`] before anything is stored.
+/// Stores `jobs`, some of which name parents, atomically (in a
+/// transaction, or a savepoint of the one `conn` is in); an unknown parent
+/// fails it with [`Error::UnknownParent`] and nothing is stored.
 pub(crate) async fn insert_waiting(
+    conn: &mut PgConnection,
+    sql: &InsertSql,
+    jobs: &[NewJob],
+) -> Result<Stored> {
+    // its own transaction (a savepoint inside the caller's): on a plain
+    // connection (`enqueue_tx` allows one) the lock on the parents must
+    // last until the waits are stored, and nothing may be left half done
+    let context = || format!("store {} jobs with parents", jobs.len());
+    let mut tx = conn.begin().await.map_err(Error::db(context()))?;
+    let stored = insert_waiting_in(&mut tx, sql, jobs).await?;
+    tx.commit().await.map_err(Error::db(context()))?;
+    Ok(stored)
+}
+
+async fn insert_waiting_in(
     conn: &mut PgConnection,
     sql: &InsertSql,
     jobs: &[NewJob],

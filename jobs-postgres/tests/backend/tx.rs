@@ -330,3 +330,54 @@ async fn stored_jobs(backend: &PgBackend) -> i64 {
     .await
     .expect("count the stored jobs")
 }
+
+/// A continuation enqueued in the caller's transaction exists with its
+/// waits if and only if that transaction commits; on a plain connection it
+/// is stored whole at once.
+#[tokio::test]
+async fn a_continuation_in_a_transaction_waits_and_rolls_back_whole() {
+    let backend = fresh_backend().await;
+    let parent = insert(&backend, vec![job("parent")]).await[0];
+    let mut tx = backend.pool().begin().await.unwrap();
+    let child = backend
+        .enqueue_tx(
+            &mut tx,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":4}".into())).after(parent),
+        )
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(
+        backend
+            .job_get(JobIdParams { id: child })
+            .await
+            .unwrap()
+            .is_none(),
+        "rolled back"
+    );
+
+    let mut conn = backend.pool().acquire().await.unwrap();
+    let child = backend
+        .enqueue_tx(
+            &mut conn,
+            JobBuilder::new(&WELCOME, Ok("{\"user\":5}".into())).after(parent),
+        )
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(state_of(&backend, child).await, JobState::Awaiting);
+    let kinds = ["parent"];
+    let claimed = backend.job_fetch(request(&kinds, 1)).await.unwrap().jobs;
+    assert_eq!(claimed.len(), 1);
+    backend
+        .job_complete_many(JobCompleteManyParams {
+            transitions: vec![Outcome::Completed.into_transition(RunningAttempt {
+                id: parent,
+                attempt: 1,
+            })],
+        })
+        .await
+        .unwrap();
+    assert_eq!(state_of(&backend, child).await, JobState::Available);
+    drop_schema(&backend).await;
+}
