@@ -329,6 +329,18 @@ pub trait Backend: Send + Sync + 'static {
     /// Job counts per queue and state.
     async fn job_counts(&self) -> Result<Counts, BoxError>;
 
+    /// The counts of the jobs not finished yet (awaiting, scheduled,
+    /// available, running, retryable) per queue, with each queue's oldest
+    /// available job; the finished states count zero and a queue holding
+    /// only finished jobs is left out. Health checks, queue-depth metrics
+    /// and dashboards ask this often, so a backend that keeps many finished
+    /// jobs answers it from what it keeps of the unfinished ones alone (an
+    /// index), never by counting every stored job. The default filters
+    /// [`job_counts`](Self::job_counts).
+    async fn job_unfinished_counts(&self) -> Result<Counts, BoxError> {
+        Ok(self.job_counts().await?.unfinished())
+    }
+
     /// How many of the stored jobs finished in each minute since
     /// `since`, oldest first; minutes in which none finished are left out.
     /// For dashboards. The default knows of none.

@@ -199,6 +199,31 @@ impl Client {
         self.backend.job_counts().await.map_err(Error::Backend)
     }
 
+    /// Counts of the jobs not finished yet, per queue: like
+    /// [`counts`](Self::counts) with `completed`, `dead` and `cancelled`
+    /// at zero, and queues holding only finished jobs left out. It reads
+    /// only what the backend keeps of unfinished jobs, so it stays fast
+    /// however many finished jobs are kept; health checks use it.
+    ///
+    /// ```rust,standalone_crate
+    /// use jobs_core::{job, Client};
+    ///
+    /// #[job(queue = "mail")]
+    /// async fn send_mail(to: String) {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = Client::new(jobs_memory::MemoryBackend::new());
+    /// send_mail::enqueue(&client, "ada@example.com".into()).await?;
+    /// assert_eq!(client.unfinished_counts().await?["mail"].available, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn unfinished_counts(&self) -> Result<Counts> {
+        self.backend
+            .job_unfinished_counts()
+            .await
+            .map_err(Error::Backend)
+    }
+
     /// Runs a `Dead` or `Cancelled` job again (or a waiting one now),
     /// allowing one more attempt if its attempts are spent. Returns whether
     /// the job changed.
@@ -435,7 +460,7 @@ impl Client {
         let unreachable = |error: crate::BoxError| {
             Health::unhealthy(format!("the backend is unreachable: {error}"))
         };
-        let counts = match self.backend.job_counts().await {
+        let counts = match self.backend.job_unfinished_counts().await {
             Ok(counts) => counts,
             Err(error) => return Ok(unreachable(error)),
         };

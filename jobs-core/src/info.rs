@@ -304,6 +304,31 @@ impl Counts {
         );
     }
 
+    /// These counts without the finished states: each queue's `completed`,
+    /// `dead` and `cancelled` set to zero, and the queues left with no
+    /// job dropped.
+    ///
+    /// ```
+    /// use jobs_core::{Counts, JobState};
+    /// let mut counts = Counts::default();
+    /// counts.add("mail", JobState::Available, 2);
+    /// counts.add("mail", JobState::Completed, 5);
+    /// counts.add("old", JobState::Dead, 1);
+    /// let unfinished = counts.unfinished();
+    /// assert_eq!(unfinished["mail"].available, 2);
+    /// assert_eq!(unfinished["mail"].completed, 0);
+    /// assert_eq!(unfinished.iter().count(), 1); // "old" is gone
+    /// ```
+    pub fn unfinished(mut self) -> Counts {
+        self.queues.retain(|_, counts| {
+            for state in JobState::ALL.into_iter().filter(|s| s.is_finished()) {
+                *counts.get_mut(state) = 0;
+            }
+            counts.pending() > 0
+        });
+        self
+    }
+
     fn queue_mut(&mut self, queue: &str) -> &mut QueueCounts {
         self.queues.entry(queue.to_owned()).or_default()
     }

@@ -443,6 +443,12 @@ impl Backend for PgBackend {
             .map_err(boxed)
     }
 
+    async fn job_unfinished_counts(&self) -> std::result::Result<Counts, BoxError> {
+        admin::unfinished_counts(&self.inner.pool, &self.inner.sql.admin)
+            .await
+            .map_err(boxed)
+    }
+
     async fn job_retry(&self, params: JobIdParams) -> std::result::Result<bool, BoxError> {
         admin::retry(
             &self.inner.pool,

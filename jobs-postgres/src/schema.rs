@@ -56,10 +56,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "workers",
         sql: include_str!("migrations/0007_workers.sql"),
     },
+    Migration {
+        version: 8,
+        name: "dashboard_indexes",
+        sql: include_str!("migrations/0008_dashboard_indexes.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows and needs.
-pub const SCHEMA_VERSION: i32 = 7;
+pub const SCHEMA_VERSION: i32 = 8;
 
 /// SQLSTATEs of a missing table and a missing schema.
 const UNDEFINED_TABLE: &str = "42P01";

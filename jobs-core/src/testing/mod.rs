@@ -97,6 +97,7 @@ macro_rules! conformance_suite {
             enqueue_many_stores_every_kind_in_order,
             list_filters_and_pages,
             counts_by_queue_and_state,
+            every_state_lists_and_counts_alike,
             delete_removes_a_finished_job,
             retry_runs_a_dead_job_again,
             oversized_payload_and_bad_queue_are_rejected,

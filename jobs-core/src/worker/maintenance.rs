@@ -139,7 +139,7 @@ async fn prune(shared: &WorkerShared) -> Result<u64, crate::BoxError> {
 }
 
 async fn record_queue_depths(shared: &WorkerShared) {
-    let counts = match shared.backend.job_counts().await {
+    let counts = match shared.backend.job_unfinished_counts().await {
         Ok(counts) => counts,
         Err(error) => {
             tracing::debug!(%error, "could not sample queue depths");

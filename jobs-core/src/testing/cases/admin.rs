@@ -199,3 +199,91 @@ pub async fn finished_jobs_are_counted_per_minute(env: Env) {
             .is_empty()
     );
 }
+
+/// A job in each of the eight states: listing by state finds exactly the
+/// jobs counted in it, and the unfinished counts are the counts without
+/// the finished states.
+pub async fn every_state_lists_and_counts_alike(env: Env) {
+    use crate::testing::jobs::{fails_permanently, fails_with_explicit_delays, waits_for_cancel};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    let mut expected: BTreeMap<JobState, Vec<crate::JobId>> = BTreeMap::new();
+    let mut expect = |state, id| expected.entry(state).or_default().push(id);
+    // run by a worker: one completes, one fails for good, one fails and
+    // waits 5 s for its next attempt, one runs until cancelled
+    let completed = record::enqueue(&env.client, "done".into()).await.unwrap();
+    let dead = fails_permanently::enqueue(&env.client).await.unwrap();
+    let retryable = fails_with_explicit_delays::enqueue(&env.client)
+        .await
+        .unwrap();
+    let running = waits_for_cancel::enqueue(&env.client).await.unwrap();
+    let worker = env
+        .worker(&[
+            record::NAME,
+            fails_permanently::NAME,
+            fails_with_explicit_delays::NAME,
+            waits_for_cancel::NAME,
+        ])
+        .build()
+        .unwrap()
+        .start();
+    wait_for_state(&env.client, completed, JobState::Completed).await;
+    wait_for_state(&env.client, dead, JobState::Dead).await;
+    wait_for_state(&env.client, retryable, JobState::Retryable).await;
+    wait_for_state(&env.client, running, JobState::Running).await;
+    expect(JobState::Completed, completed);
+    expect(JobState::Dead, dead);
+    expect(JobState::Retryable, retryable);
+    expect(JobState::Running, running);
+    // in a queue no worker serves: waiting, delayed, cancelled, awaiting
+    let idle = |label: &str| typed::with(1, label.into()).queue("idle");
+    let available = idle("now").enqueue(&env.client).await.unwrap();
+    let scheduled = idle("later")
+        .delay(Duration::from_secs(3600))
+        .enqueue(&env.client)
+        .await
+        .unwrap();
+    let cancelled = idle("never").enqueue(&env.client).await.unwrap();
+    assert!(env.client.cancel(cancelled).await.unwrap());
+    let awaiting = idle("after")
+        .after(available)
+        .enqueue(&env.client)
+        .await
+        .unwrap();
+    expect(JobState::Available, available);
+    expect(JobState::Scheduled, scheduled);
+    expect(JobState::Cancelled, cancelled);
+    expect(JobState::Awaiting, awaiting);
+
+    let counts = env.client.counts().await.unwrap();
+    for state in JobState::ALL {
+        let listed: Vec<_> = env
+            .client
+            .list(JobFilter::new().state(state))
+            .await
+            .unwrap()
+            .iter()
+            .map(|job| job.id)
+            .collect();
+        let want = expected.get(&state).cloned().unwrap_or_default();
+        assert_eq!(listed, want, "the jobs listed as {state}");
+        assert_eq!(counts.total(state), want.len() as u64, "the {state} count");
+    }
+    let unfinished = env.client.unfinished_counts().await.unwrap();
+    assert_eq!(unfinished, counts.clone().unfinished());
+    assert_eq!(unfinished["default"].running, 1);
+    assert_eq!(
+        unfinished["default"].completed, 0,
+        "finished states count zero"
+    );
+    assert_eq!(unfinished["idle"].awaiting, 1);
+    assert_eq!(
+        unfinished["idle"].oldest_available_at,
+        counts["idle"].oldest_available_at
+    );
+    assert!(unfinished["idle"].oldest_available_at.is_some());
+
+    assert!(env.client.cancel(running).await.unwrap());
+    worker.shutdown().await;
+}
