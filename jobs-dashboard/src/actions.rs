@@ -20,8 +20,11 @@ pub(crate) struct ActionForm {
     csrf: String,
 }
 
+/// Lets the action run if the form carries the dashboard's token; the
+/// overview then counts anew, as the action may change what it counted.
 fn check(shared: &Shared, form: &ActionForm) -> Result<(), PageError> {
     if shared.token.matches(&form.csrf) {
+        shared.tallies.invalidate();
         Ok(())
     } else {
         Err(PageError::forbidden(

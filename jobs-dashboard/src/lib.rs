@@ -48,6 +48,7 @@ mod csrf;
 mod health;
 mod layout;
 mod pages;
+mod tally;
 
 pub use self::health::health_router;
 
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) authorize: Option<Box<Authorize>>,
     pub(crate) read_only: bool,
     pub(crate) token: csrf::Token,
+    /// The overview's count of every kept job.
+    pub(crate) tallies: tally::Tallies,
 }
 
 /// The dashboard: configure it, then mount its [`router`](Self::router).
@@ -84,6 +87,7 @@ impl Dashboard {
                 authorize: None,
                 read_only: false,
                 token: csrf::Token::new(),
+                tallies: tally::Tallies::new(),
             },
         }
     }
