@@ -144,6 +144,10 @@ async fn run(args: &Args) -> Result<(), String> {
             eprintln!("== pg-drain-rate");
             emit(postgres::drain_rate(pg, &sizes).await?);
         }
+        if wants("pg-dashboard") {
+            eprintln!("== pg-dashboard");
+            emit(postgres::dashboard(pg, &sizes).await?);
+        }
     }
     if wants("mem-drain") {
         eprintln!("== mem-drain");

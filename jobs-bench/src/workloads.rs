@@ -58,6 +58,11 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         about: "run no-op jobs with rate_limit = \"5000/1s\"",
     },
     Workload {
+        name: "pg-dashboard",
+        backend: Which::Postgres,
+        about: "each dashboard page's answer time over a store of 1,000,000 jobs",
+    },
+    Workload {
         name: "mem-drain",
         backend: Which::Memory,
         about: "run queued no-op jobs",
@@ -106,6 +111,12 @@ pub(crate) struct Sizes {
     pub(crate) keyed_keys: u32,
     /// Jobs of the rate-limited drains (at 5,000 a second).
     pub(crate) rate_jobs: usize,
+    /// Jobs kept in the dashboard's store, views of each page timed, and
+    /// first views of the overview (each on a dashboard that has counted
+    /// nothing yet).
+    pub(crate) dashboard_jobs: usize,
+    pub(crate) dashboard_views: usize,
+    pub(crate) dashboard_first_views: usize,
 }
 
 impl Sizes {
@@ -128,6 +139,9 @@ impl Sizes {
         keyed_jobs: 100_000,
         keyed_keys: 1_000,
         rate_jobs: 20_000,
+        dashboard_jobs: 1_000_000,
+        dashboard_views: 20,
+        dashboard_first_views: 5,
     };
 
     /// A smoke test: every workload, a tenth of the size or less.
@@ -149,5 +163,8 @@ impl Sizes {
         keyed_jobs: 10_000,
         keyed_keys: 1_000,
         rate_jobs: 10_000,
+        dashboard_jobs: 100_000,
+        dashboard_views: 5,
+        dashboard_first_views: 2,
     };
 }

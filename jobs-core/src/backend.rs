@@ -417,6 +417,19 @@ pub trait Backend: Send + Sync + 'static {
     /// Every queue that holds jobs or has a pause record, by name.
     async fn queue_list(&self) -> Result<Vec<QueueInfo>, BoxError>;
 
+    /// The paused queues, by name. Dashboards ask it on every view, so a
+    /// backend that keeps many jobs answers it from its pause records
+    /// alone; the default filters [`queue_list`](Self::queue_list).
+    async fn queue_paused_list(&self) -> Result<Vec<String>, BoxError> {
+        Ok(self
+            .queue_list()
+            .await?
+            .into_iter()
+            .filter(|queue| queue.paused)
+            .map(|queue| queue.name)
+            .collect())
+    }
+
     /// Deletes a stored schedule. Returns whether it existed.
     async fn schedule_remove(&self, params: ScheduleRemoveParams<'_>) -> Result<bool, BoxError>;
 

@@ -379,6 +379,24 @@ impl Client {
         self.backend.queue_list().await.map_err(Error::Backend)
     }
 
+    /// The paused queues, by name: [`queues`](Self::queues) that are
+    /// paused, read from the pause records alone, so it stays quick
+    /// however many jobs are kept.
+    ///
+    /// ```rust,standalone_crate
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = jobs_core::Client::new(jobs_memory::MemoryBackend::new());
+    /// client.pause_queue("mailer").await?;
+    /// assert_eq!(client.paused_queues().await?, ["mailer"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn paused_queues(&self) -> Result<Vec<String>> {
+        self.backend
+            .queue_paused_list()
+            .await
+            .map_err(Error::Backend)
+    }
+
     /// Enqueues the job of the stored recurring schedule `id` now, outside
     /// its schedule, as a tick would (the kind, queue, arguments, priority,
     /// attempts and version stored with the schedule), without moving its

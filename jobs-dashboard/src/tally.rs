@@ -100,9 +100,10 @@ impl Tallies {
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 
-    /// The tally to show now: the latest one while it is fresh, otherwise
-    /// a new count if it finishes within [`WAIT`], otherwise the latest one
-    /// (or none yet) while counting goes on in the background.
+    /// The tally to show now: the latest one while it is fresh; otherwise
+    /// a new count is started, and shown if it finishes within [`WAIT`]
+    /// (not waited for when the latest took longer), else the latest one
+    /// (or none yet) is shown while counting goes on in the background.
     pub(crate) async fn get(&self, client: &Client) -> Shown {
         let mut updates = self.latest.subscribe();
         let latest = updates.borrow_and_update().clone();
@@ -117,6 +118,17 @@ impl Tallies {
             };
         }
         self.count(client);
+        if latest
+            .tally
+            .as_ref()
+            .is_some_and(|tally| tally.took >= WAIT)
+        {
+            // counting took long last time: no use waiting for it now
+            return Shown {
+                tally: latest.tally,
+                error: latest.error,
+            };
+        }
         let latest = match tokio::time::timeout(WAIT, updates.changed()).await {
             Ok(Ok(())) => updates.borrow_and_update().clone(),
             Ok(Err(_)) | Err(_) => latest,

@@ -26,14 +26,20 @@ const INFO: &str = "jsonb_build_object(
 
 const GET: &str = "SELECT {info} FROM {schema}.jobs WHERE id = $1";
 
+/// The page is chosen by id first, so the rows an offset skips are only
+/// counted, never turned into JSON.
 const LIST: &str = "
 SELECT {info} FROM {schema}.jobs
-WHERE {state_is}
-  AND ($1::text IS NULL OR queue = $1)
-  AND ($2::text IS NULL OR kind = $2)
-  AND ($5::bigint IS NULL OR batch_id = $5)
-ORDER BY {order}
-LIMIT $3 OFFSET $4";
+WHERE id IN (
+    SELECT id FROM {schema}.jobs
+    WHERE {state_is}
+      AND ($1::text IS NULL OR queue = $1)
+      AND ($2::text IS NULL OR kind = $2)
+      AND ($5::bigint IS NULL OR batch_id = $5)
+    ORDER BY {order}
+    LIMIT $3 OFFSET $4
+)
+ORDER BY id";
 
 /// How [`LIST`] finds the jobs a reader sees in `state` (the shown state,
 /// as [`SHOWN_STATE`] defines it), written so that it implies the

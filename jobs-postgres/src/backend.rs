@@ -593,6 +593,12 @@ impl Backend for PgBackend {
             .map_err(boxed)
     }
 
+    async fn queue_paused_list(&self) -> std::result::Result<Vec<String>, BoxError> {
+        flow::paused(&self.inner.pool, &self.inner.sql.queues)
+            .await
+            .map_err(boxed)
+    }
+
     async fn schedule_remove(
         &self,
         params: ScheduleRemoveParams<'_>,

@@ -226,12 +226,16 @@ pub(crate) async fn fetch_limited(
     read_claimed(rows, &request)
 }
 
+/// The paused queues: the pause records alone, never the jobs.
+const PAUSED: &str = "SELECT name FROM {schema}.queues WHERE paused ORDER BY name";
+
 /// The rendered queue statements of one schema.
 #[derive(Debug)]
 pub(crate) struct QueueSql {
     pause: SqlStr,
     resume: SqlStr,
     list: SqlStr,
+    paused: SqlStr,
 }
 
 impl QueueSql {
@@ -240,6 +244,7 @@ impl QueueSql {
             pause: render(PAUSE, schema),
             resume: render(RESUME, schema),
             list: render(LIST, schema),
+            paused: render(PAUSED, schema),
         }
     }
 }
@@ -284,4 +289,12 @@ pub(crate) async fn list(pool: &PgPool, sql: &QueueSql) -> Result<Vec<QueueInfo>
         })
         .collect::<std::result::Result<_, sqlx::Error>>()
         .map_err(Error::db("read the queue list"))
+}
+
+/// The paused queues, by name.
+pub(crate) async fn paused(pool: &PgPool, sql: &QueueSql) -> Result<Vec<String>> {
+    sqlx::query_scalar(sql.paused.clone())
+        .fetch_all(pool)
+        .await
+        .map_err(Error::db("list paused queues"))
 }

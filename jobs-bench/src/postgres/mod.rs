@@ -4,11 +4,13 @@
 
 mod bulk;
 mod cost;
+mod dashboard;
 mod drain;
 mod flow;
 mod latency;
 
 pub(crate) use self::bulk::bulk_enqueue;
+pub(crate) use self::dashboard::dashboard;
 pub(crate) use self::drain::{drain, drain_1ms};
 pub(crate) use self::flow::{drain_keyed, drain_rate};
 pub(crate) use self::latency::{latency, scheduled};
@@ -91,6 +93,15 @@ impl Pg {
             .execute(&self.admin)
             .await
             .map(|_| ())
+            .map_err(|e| format!("{sql}: {e}"))
+    }
+
+    /// The one value `sql` selects, read on the admin connection. `sql`
+    /// names only the benchmark's own schemas.
+    async fn scalar(&self, sql: &str) -> Result<i64> {
+        sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&self.admin)
+            .await
             .map_err(|e| format!("{sql}: {e}"))
     }
 

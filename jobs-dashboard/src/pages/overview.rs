@@ -23,7 +23,7 @@ pub(crate) async fn page(
     let now = Utc::now();
     // live: the unfinished jobs (read from indexes) and the pause records
     let unfinished = shared.client.unfinished_counts().await?;
-    let paused = shared.client.queues().await?;
+    let paused = shared.client.paused_queues().await?;
     // counted when quick, reused while fresh when counting is slow
     let shown = shared.tallies.get(&shared.client).await;
     let tally = shown.tally.as_deref();
@@ -37,7 +37,7 @@ pub(crate) async fn page(
         }
     }
     for queue in paused {
-        queues.entry(queue.name).or_default().paused = queue.paused;
+        queues.entry(queue).or_default().paused = true;
     }
     if tally.is_some() {
         // a queue the tally did not see had no finished jobs then

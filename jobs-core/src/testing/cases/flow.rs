@@ -294,6 +294,12 @@ pub async fn queues_lists_queues_with_jobs_or_a_pause(env: Env) {
         [("conformance-alpha", false), ("conformance-beta", true)],
         "every queue with jobs or a pause, by name"
     );
+    assert_eq!(
+        env.client.paused_queues().await.unwrap(),
+        ["conformance-beta"]
+    );
+    env.client.resume_queue("conformance-beta").await.unwrap();
+    assert!(env.client.paused_queues().await.unwrap().is_empty());
     for bad in ["", "Mailer", "with space"] {
         let error = env.client.pause_queue(bad).await.unwrap_err();
         assert!(
