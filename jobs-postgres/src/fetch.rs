@@ -15,6 +15,15 @@
 //! almost every row (most kinds never leave version 1) with one integer
 //! comparison; only a newer row looks up its kind's version.
 //!
+//! The claim commits without waiting for the disk: the statement turns
+//! `synchronous_commit` off for its own transaction. A claim lost to a
+//! crash of the server leaves its jobs waiting as they were, to be claimed
+//! and run again, as at-least-once delivery allows (an expired lease does
+//! the same); the completion of a lost claim matches no running row and
+//! changes nothing, and any later synchronous commit (a completion, an
+//! enqueue) flushes the claim with it. It takes one disk flush off the way
+//! from enqueue to start. Enqueues and completions stay synchronous.
+//!
 //! A paused queue (SPEC §11) yields nothing: the statement's uncorrelated
 //! `NOT EXISTS` over the small `queues` table is an InitPlan, evaluated
 //! once per statement, not per row. A kind with flow-control limits is
@@ -70,7 +79,8 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
           AND kind = ANY($2)
           AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
           AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)),
-       NULL::integer";
+       NULL::integer
+WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL";
 
 /// The rendered claim statement of one schema.
 #[derive(Debug)]
