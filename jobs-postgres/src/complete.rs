@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::{JobHeartbeatParams, JobProgressManyParams, JobTransition};
-use sqlx::{PgConnection, Row, SqlStr};
+use sqlx::{PgConnection, SqlStr};
 use std::collections::BTreeSet;
 
 use crate::schema::render;
@@ -42,14 +42,16 @@ FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::timestamptz[], $5::text
 WHERE j.id = c.id AND j.state = (SELECT 'running') AND j.attempt = c.attempt{fence}
 RETURNING j.id, j.queue, j.state, j.has_children
 )
-SELECT queue, state IN ('available', 'scheduled', 'retryable'), NULL::integer FROM done
-UNION ALL
--- the children of jobs that ended, settled in the same statement; jobs
--- nobody waits on never call it
-SELECT NULL, NULL, {schema}.jobs_settle_children(array_agg(id), array_agg(state), $7)
-FROM done
-WHERE has_children AND state IN ('completed', 'dead', 'cancelled')
-HAVING count(*) > 0";
+-- one row: how many applied, the queues that got a job back to wait, and
+-- the children of jobs that ended, settled in the same statement (jobs
+-- nobody waits on never call it)
+SELECT count(*),
+       array_agg(DISTINCT queue) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')),
+       (SELECT {schema}.jobs_settle_children(array_agg(id), array_agg(state), $7)
+        FROM done
+        WHERE has_children AND state IN ('completed', 'dead', 'cancelled')
+        HAVING count(*) > 0)
+FROM done";
 
 /// The rescue's extra fence: the lease is still expired, so a heartbeat
 /// that renewed it after the rescuer listed it wins.
@@ -164,35 +166,22 @@ pub(crate) async fn transition_many(
         [one] => format!("record the {what} of job {}", one.run.id),
         _ => format!("record the {what}s of {} jobs", transitions.len()),
     };
-    let applied = sqlx::query(statement.clone())
-        .bind(ids)
-        .bind(attempts)
-        .bind(states)
-        .bind(scheduled)
-        .bind(errors)
-        .bind(uncount)
-        .bind(&sql.channel)
-        .fetch_all(conn)
-        .await
-        .map_err(Error::db(context))?;
-    let mut ready = BTreeSet::new();
-    let mut count = 0;
-    for row in &applied {
-        let queue: Option<String> = row
-            .try_get(0)
-            .map_err(Error::db("read recorded outcomes"))?;
-        let Some(queue) = queue else {
-            continue; // the settling of children
-        };
-        count += 1;
-        let is_ready: Option<bool> = row
-            .try_get(1)
-            .map_err(Error::db("read recorded outcomes"))?;
-        if is_ready == Some(true) {
-            ready.insert(queue);
-        }
-    }
-    Ok((count, ready))
+    let (count, ready, _settled): (i64, Option<Vec<String>>, Option<i32>) =
+        sqlx::query_as(statement.clone())
+            .bind(ids)
+            .bind(attempts)
+            .bind(states)
+            .bind(scheduled)
+            .bind(errors)
+            .bind(uncount)
+            .bind(&sql.channel)
+            .fetch_one(conn)
+            .await
+            .map_err(Error::db(context))?;
+    Ok((
+        u64::try_from(count).unwrap_or(0),
+        ready.unwrap_or_default().into_iter().collect(),
+    ))
 }
 
 /// Renews the leases of attempts still running; returns the ids of those
