@@ -97,7 +97,9 @@ impl Default for HealthThresholds {
 #[derive(Clone, Copy, Debug)]
 pub struct HealthInputs<'a> {
     /// Job counts per queue and state, with each queue's oldest available
-    /// job.
+    /// job. Only the unfinished states are judged, so the client passes
+    /// [`Client::unfinished_counts`](crate::Client::unfinished_counts),
+    /// which stays quick however many finished jobs are kept.
     pub counts: &'a Counts,
     /// The live workers.
     pub workers: &'a [WorkerInfo],
