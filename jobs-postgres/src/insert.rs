@@ -55,9 +55,13 @@ SELECT {inserted} FROM inserted
 UNION ALL
 -- one notification per statement, naming the queues that got ready jobs;
 -- inside a transaction it is delivered at commit, or never
+-- (the queues made distinct by hashing: string_agg(DISTINCT ..) would
+-- sort every row)
 SELECT NULL, NULL, NULL FROM (
-    SELECT pg_notify($8, string_agg(DISTINCT queue, ',')) FROM inserted
-    WHERE state = 'available' HAVING count(*) > 0
+    SELECT pg_notify($8, string_agg(queue, ',')) FROM (
+        SELECT DISTINCT queue FROM inserted WHERE state = 'available'
+    ) AS ready
+    HAVING count(*) > 0
 ) AS notified";
 
 const EXISTING: &str = "
