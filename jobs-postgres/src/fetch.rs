@@ -23,6 +23,13 @@
 //! between) is not visible to the update and stays waiting, to be claimed
 //! next time.
 //!
+//! The limit is a subquery, `(SELECT $3)`, so that no plan knows its value:
+//! a plan made for a limit of 500 looks cheaper to PostgreSQL than one made
+//! for any limit, so it kept planning every claim anew (0.5 to 1 ms of a
+//! 4 ms claim of 500 rows). With the value hidden from both, the cached
+//! generic plan costs the same, and after the first five claims it is
+//! reused (0.02 ms to plan), with the same shape.
+//!
 //! The claim commits without waiting for the disk: the statement turns
 //! `synchronous_commit` off for its own transaction. A claim lost to a
 //! crash of the server leaves its jobs waiting as they were, to be claimed
@@ -58,7 +65,7 @@ WITH due AS (
       AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
       AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)
     ORDER BY priority, scheduled_at, id
-    LIMIT $3
+    LIMIT (SELECT $3)
     FOR UPDATE SKIP LOCKED
 ),
 claimed AS (
