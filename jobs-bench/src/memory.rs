@@ -51,7 +51,7 @@ pub(crate) async fn drain(sizes: &Sizes) -> Result<Report> {
         "drain",
         jobs as f64 / elapsed.as_secs_f64(),
         "jobs/s",
-        Some(Target::AtLeast(1_000_000.0)),
+        Some(Target::AtLeast(2_000_000.0)),
     );
     Ok(report)
 }
@@ -79,8 +79,8 @@ pub(crate) async fn latency(sizes: &Sizes) -> Result<Report> {
         .setup("seconds", sizes.mem_latency_secs)
         .setup("jobs", latency.count)
         .setup("concurrency", 16);
-    report.figure("p50", latency.p50, "us", Some(Target::AtMost(20.0)));
-    report.figure("p99", latency.p99, "us", Some(Target::AtMost(200.0)));
+    report.figure("p50", latency.p50, "us", Some(Target::AtMost(3.0)));
+    report.figure("p99", latency.p99, "us", Some(Target::AtMost(15.0)));
     report.figure("max", latency.max, "us", None);
     Ok(report)
 }

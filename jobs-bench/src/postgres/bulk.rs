@@ -36,7 +36,7 @@ pub(crate) async fn bulk_enqueue(pg: &Pg, sizes: &Sizes) -> Result<Report> {
         "enqueue",
         jobs as f64 / elapsed.as_secs_f64(),
         "jobs/s",
-        Some(Target::AtLeast(100_000.0)),
+        Some(Target::AtLeast(150_000.0)),
     );
     Ok(report)
 }
