@@ -16,7 +16,7 @@
 //! - each unfinished unique job owns its `(kind, key)` entry in `unique`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ use crate::names::{NameId, Names};
 use crate::ready::QueueIndex;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
-use crate::table::{JobTable, Slot};
+use crate::table::{IdBuild, JobTable, Slot};
 use crate::workers::Workers;
 
 use self::batches::Batches;
@@ -78,7 +78,8 @@ pub(crate) struct Store {
     queues: Vec<QueueIndex>,
     jobs: JobTable,
     unique: HashMap<NameId, HashMap<Box<str>, i64>>,
-    running: BTreeSet<i64>,
+    /// The ids of the `Running` jobs, in no order.
+    running: HashSet<i64, IdBuild>,
     retention: Retention,
     schedules: Schedules,
     waits: Waits,
@@ -110,7 +111,7 @@ impl Store {
             queues: Vec::new(),
             jobs: JobTable::default(),
             unique: HashMap::new(),
-            running: BTreeSet::new(),
+            running: HashSet::default(),
             retention: Retention::default(),
             schedules: Schedules::default(),
             waits: Waits::default(),
