@@ -163,7 +163,11 @@ async fn run(
             None => std::future::pending().await,
         }
     };
+    // Biased, run first: a run that ends at its first poll (most do) never
+    // registers the timer or the interrupt's waiter, and one that ended
+    // counts as ended even if its time ran out meanwhile.
     tokio::select! {
+        biased;
         result = &mut run => return end_of(result),
         limit = timeout => {
             // dropping the future stops the run; the token tells anything
