@@ -196,7 +196,8 @@ impl LocalQueue {
 
     /// Adds claimed jobs and wakes idle slots.
     pub(crate) fn push(&self, jobs: Vec<FetchedJob>) {
-        if jobs.is_empty() {
+        let count = jobs.len();
+        if count == 0 {
             return;
         }
         {
@@ -204,7 +205,18 @@ impl LocalQueue {
             buffer.extend(jobs);
             self.buffered.store(buffer.len(), Ordering::Release);
         }
-        self.jobs_ready.notify_waiters();
+        // As many idle slots as there are new jobs: a lone job wakes one
+        // slot, not every idle one, which would be as many tasks to
+        // schedule and a parked runtime thread woken to steal them, on the
+        // way to the slot that runs the job. (A slot woken for a job another
+        // slot took looks again and waits again.)
+        if count >= self.concurrency {
+            self.jobs_ready.notify_waiters();
+        } else {
+            for _ in 0..count {
+                self.jobs_ready.notify_one();
+            }
+        }
     }
 
     /// Closes the queue: slots take no more jobs. Returns the buffered
