@@ -241,9 +241,7 @@ impl LocalQueue {
             if self.closed.load(Ordering::Acquire) {
                 return None;
             }
-            if self.buffered.load(Ordering::Acquire) > 0
-                && let Some(job) = self.pop()
-            {
+            if let Some(job) = self.take_buffered() {
                 return Some(job);
             }
             let notified = self.jobs_ready.notified();
@@ -258,6 +256,15 @@ impl LocalQueue {
             }
             notified.await;
         }
+    }
+
+    /// The next buffered job if there is one now and the queue is open:
+    /// [`take`](Self::take) without waiting.
+    pub(crate) fn take_buffered(&self) -> Option<FetchedJob> {
+        if self.closed.load(Ordering::Acquire) || self.buffered.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.pop()
     }
 
     /// The next buffered job, if there is one now.
