@@ -80,16 +80,40 @@ impl JobTable {
         job
     }
 
-    /// Moves every job to the front of a smaller slab. `O(n)`, but only
-    /// after three quarters of the slab emptied, so `O(1)` per removal.
+    /// Moves the jobs beyond the first `len` slots into the free ones
+    /// among them, then shrinks the slab in place. `O(n)`, but only after
+    /// three quarters of the slab emptied, so `O(1)` per removal. (Copying
+    /// every job to a new slab instead would touch as many fresh pages.)
     fn compact(&mut self) {
-        let mut slots = Vec::with_capacity(self.index.len() * 2);
-        self.index.for_each_mut(|slot| {
-            let job = self.slots.get_mut(*slot as usize).and_then(Option::take);
-            *slot = Slot::try_from(slots.len()).unwrap_or(Slot::MAX - 1);
-            slots.push(job);
-        });
-        self.slots = slots;
+        let live = self.index.len();
+        let mut hole = 0;
+        let mut from = self.slots.len();
+        loop {
+            while self.slots.get(hole).is_some_and(Option::is_some) {
+                hole += 1;
+            }
+            if hole >= live {
+                break;
+            }
+            // as many jobs lie beyond `live` as there are holes before it
+            from -= 1;
+            while from > hole && self.slots.get(from).is_some_and(Option::is_none) {
+                from -= 1;
+            }
+            if from <= hole {
+                break;
+            }
+            let job = self.slots.get_mut(from).and_then(Option::take);
+            if let Some(job) = &job {
+                self.index
+                    .insert(job.id, Slot::try_from(hole).unwrap_or(Slot::MAX - 1));
+            }
+            if let Some(entry) = self.slots.get_mut(hole) {
+                *entry = job;
+            }
+        }
+        self.slots.truncate(live);
+        self.slots.shrink_to(live * 2);
         self.free = Vec::new();
     }
 
@@ -291,19 +315,6 @@ impl IdIndex {
     pub(crate) fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
         self.pages().flat_map(Page::live_slots)
     }
-
-    /// Calls `change` on every slot, in id order.
-    fn for_each_mut(&mut self, mut change: impl FnMut(&mut Slot)) {
-        let pages = self
-            .old
-            .values_mut()
-            .chain(self.recent.iter_mut().filter_map(Option::as_mut));
-        for page in pages {
-            for slot in page.slots.iter_mut().filter(|slot| **slot != VACANT) {
-                change(slot);
-            }
-        }
-    }
 }
 
 /// Hashes job ids (and other integers spread as evenly), for the sets
@@ -398,6 +409,14 @@ mod tests {
         for id in (10..=n).step_by(10) {
             assert_eq!(table.get(id).map(|job| job.id), Some(id));
         }
+        assert!(table.slots.capacity() < n as usize / 2, "memory given back");
+        // the compacted slab takes new jobs and removals as before
+        for id in n + 1..=n + 5 {
+            table.insert(job(id));
+        }
+        assert_eq!(table.remove(10).map(|job| job.id), Some(10));
+        assert_eq!(table.get(n + 5).map(|job| job.id), Some(n + 5));
+        assert_eq!(table.iter().count(), table.len());
     }
 
     #[test]
