@@ -101,18 +101,25 @@ impl Wakeup {
     /// Waits until a signal arrives that was not yet seen, or `timeout`
     /// passes. Returns `true` if woken by a signal.
     pub async fn wait(&mut self, timeout: Duration) -> bool {
-        let woken = {
+        tokio::time::timeout(timeout, self.signalled())
+            .await
+            .is_ok()
+    }
+
+    /// Waits until a signal arrives that was not yet seen, and marks it
+    /// seen: [`wait`](Self::wait) without a timeout, for a loop that keeps
+    /// its own timer.
+    pub(crate) async fn signalled(&mut self) {
+        {
             let notified = self.signal.waiting.notified();
             tokio::pin!(notified);
             // registered before looking, so a signal in between still wakes us
             notified.as_mut().enable();
-            self.signal.sent.load(Ordering::SeqCst) != self.seen
-                || tokio::time::timeout(timeout, notified).await.is_ok()
-        };
-        if woken {
-            self.mark_seen();
+            if self.signal.sent.load(Ordering::SeqCst) == self.seen {
+                notified.await;
+            }
         }
-        woken
+        self.mark_seen();
     }
 }
 
