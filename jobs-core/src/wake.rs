@@ -2,10 +2,11 @@
 //! queue" and the queue's fetch loop stops waiting, instead of polling.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// Per-queue wake-up signals, shared by a backend and the workers on it.
 ///
@@ -15,7 +16,23 @@ use tokio::sync::watch;
 /// and the wait is not lost: the wait returns at once.
 #[derive(Clone, Debug, Default)]
 pub struct WakeHub {
-    queues: Arc<RwLock<HashMap<String, watch::Sender<u64>>>>,
+    queues: Arc<RwLock<HashMap<String, Arc<Signal>>>>,
+}
+
+/// One queue's signal: how many were sent, and the loops waiting for the
+/// next. (Sent on every enqueue: one counter and one waiter list, where a
+/// `watch` channel would take a write lock and eight waiter lists.)
+#[derive(Debug, Default)]
+struct Signal {
+    sent: AtomicU64,
+    waiting: Notify,
+}
+
+impl Signal {
+    fn send(&self) {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.waiting.notify_waiters();
+    }
 }
 
 impl WakeHub {
@@ -27,71 +44,122 @@ impl WakeHub {
     /// Wakes every loop waiting on `queue`.
     pub fn notify(&self, queue: &str) {
         let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = queues.get(queue) {
-            sender.send_modify(|epoch| *epoch = epoch.wrapping_add(1));
+        if let Some(signal) = queues.get(queue) {
+            signal.send();
         }
     }
 
     /// Wakes every waiting loop on every queue.
     pub fn notify_all(&self) {
         let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);
-        for sender in queues.values() {
-            sender.send_modify(|epoch| *epoch = epoch.wrapping_add(1));
+        for signal in queues.values() {
+            signal.send();
         }
     }
 
     /// A wake-up handle for `queue`.
     pub fn subscribe(&self, queue: &str) -> Wakeup {
-        if let Some(sender) = self
+        if let Some(signal) = self
             .queues
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(queue)
         {
-            return Wakeup {
-                receiver: sender.subscribe(),
-            };
+            return Wakeup::on(Arc::clone(signal));
         }
         let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-        let sender = queues
-            .entry(queue.to_owned())
-            .or_insert_with(|| watch::Sender::new(0));
-        Wakeup {
-            receiver: sender.subscribe(),
-        }
+        let signal = queues.entry(queue.to_owned()).or_default();
+        Wakeup::on(Arc::clone(signal))
     }
 }
 
 /// One fetch loop's view of a queue's wake-up signal.
 #[derive(Debug)]
 pub struct Wakeup {
-    receiver: watch::Receiver<u64>,
+    signal: Arc<Signal>,
+    /// How many signals were sent when this handle last looked.
+    seen: u64,
 }
 
 impl Wakeup {
+    fn on(signal: Arc<Signal>) -> Self {
+        let seen = signal.sent.load(Ordering::SeqCst);
+        Self { signal, seen }
+    }
+
     /// A handle that never fires, for a backend without push notifications:
     /// its workers poll.
     pub fn never() -> Self {
-        let (_sender, receiver) = watch::channel(0);
-        Self { receiver }
+        Self::on(Arc::default())
     }
 
     /// Marks every signal so far as seen; call it just before fetching.
     pub fn mark_seen(&mut self) {
-        self.receiver.borrow_and_update();
+        self.seen = self.signal.sent.load(Ordering::SeqCst);
     }
 
     /// Waits until a signal arrives that was not yet seen, or `timeout`
     /// passes. Returns `true` if woken by a signal.
     pub async fn wait(&mut self, timeout: Duration) -> bool {
-        match tokio::time::timeout(timeout, self.receiver.changed()).await {
-            Ok(Ok(())) => true,
-            // the hub is gone: nothing will ever signal, so just pace the loop
-            Ok(Err(_)) => {
-                tokio::time::sleep(timeout).await;
-                false
+        tokio::time::timeout(timeout, self.signalled())
+            .await
+            .is_ok()
+    }
+
+    /// Waits until a signal arrives that was not yet seen, and marks it
+    /// seen: [`wait`](Self::wait) without a timeout, for a loop that keeps
+    /// its own timer.
+    pub(crate) async fn signalled(&mut self) {
+        {
+            let notified = self.signal.waiting.notified();
+            tokio::pin!(notified);
+            // registered before looking, so a signal in between still wakes us
+            notified.as_mut().enable();
+            if self.signal.sent.load(Ordering::SeqCst) == self.seen {
+                notified.await;
             }
-            Err(_elapsed) => false,
         }
+        self.mark_seen();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHORT: Duration = Duration::from_millis(20);
+    const LONG: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn a_signal_before_the_wait_is_not_lost() {
+        let hub = WakeHub::new();
+        let mut wakeup = hub.subscribe("q");
+        hub.notify("other");
+        assert!(!wakeup.wait(SHORT).await, "another queue's signal");
+        wakeup.mark_seen();
+        hub.notify("q");
+        assert!(wakeup.wait(LONG).await);
+        // seen now: the next wait waits
+        assert!(!wakeup.wait(SHORT).await);
+        hub.notify_all();
+        wakeup.mark_seen();
+        assert!(!wakeup.wait(SHORT).await, "seen before the wait");
+    }
+
+    #[tokio::test]
+    async fn a_signal_wakes_every_waiting_loop() {
+        let hub = WakeHub::new();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let mut wakeup = hub.subscribe("q");
+                tokio::spawn(async move { wakeup.wait(LONG).await })
+            })
+            .collect();
+        tokio::time::sleep(SHORT).await;
+        hub.notify("q");
+        for waiter in waiters {
+            assert!(waiter.await.expect("no panic"));
+        }
+        assert!(!Wakeup::never().wait(SHORT).await);
     }
 }

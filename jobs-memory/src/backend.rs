@@ -161,11 +161,15 @@ impl MemoryBackend {
         mode: InsertMode,
         insert: impl Fn(&mut Store, T, DateTime<Utc>, Room) -> Result<R, (T, Rejected)>,
     ) -> Result<R, EnqueueError> {
+        // The first look registers no waiter: it almost always finds room.
+        let mut waiting = false;
         loop {
-            // Registered before looking, so room freed between the look and
-            // the wait still wakes this insert.
+            // Registered before looking again, so room freed between the
+            // look and the wait still wakes this insert.
             let mut room = pin!(self.shared.room.notified());
-            room.as_mut().enable();
+            if waiting {
+                room.as_mut().enable();
+            }
             let (result, capacity) = self.with_store(|store, now| {
                 let result = insert(store, input, now, Room::Bounded);
                 if matches!(result, Err((_, Rejected::Full))) && mode == InsertMode::Wait {
@@ -177,7 +181,10 @@ impl MemoryBackend {
                 Ok(stored) => return Ok(stored),
                 Err((back, Rejected::Full)) if mode == InsertMode::Wait => {
                     input = back;
-                    room.await;
+                    if waiting {
+                        room.await;
+                    }
+                    waiting = true;
                 }
                 Err((_, Rejected::UnknownParent(parent))) => {
                     return Err(EnqueueError::UnknownParent(parent));

@@ -43,6 +43,8 @@ pub(crate) struct QueueIndex {
     waiting: BTreeSet<WaitKey>,
     /// Jobs of this queue per state.
     pub(crate) counts: QueueCounts,
+    /// The lanes a fetch takes from, kept to be reused by the next.
+    lanes: Vec<usize>,
 }
 
 /// The ready jobs of one kind.
@@ -176,20 +178,40 @@ impl QueueIndex {
     /// version, best first, and returns their ids. Jobs of other kinds and
     /// newer versions are not looked at.
     pub(crate) fn pop_ready(&mut self, kinds: &[(NameId, u32)], limit: usize) -> Vec<i64> {
-        let mut positions: Vec<usize> = kinds
-            .iter()
-            .filter_map(|&(kind, max)| self.kinds.get(kind as usize).map(|v| (v, max)))
-            .flat_map(|(versions, max)| {
-                versions
-                    .iter()
-                    .take_while(move |&&(version, _)| version <= max)
-                    .map(|&(_, position)| position as usize)
-            })
-            .filter(|&position| !self.ready[position].is_empty())
-            .collect();
+        let mut ids = Vec::new();
+        self.pop_ready_into(kinds, limit, &mut ids);
+        ids
+    }
+
+    /// [`pop_ready`](Self::pop_ready) into `ids`, which it clears first.
+    pub(crate) fn pop_ready_into(
+        &mut self,
+        kinds: &[(NameId, u32)],
+        limit: usize,
+        ids: &mut Vec<i64>,
+    ) {
+        ids.clear();
+        let mut positions = std::mem::take(&mut self.lanes);
+        positions.clear();
+        positions.extend(
+            kinds
+                .iter()
+                .filter_map(|&(kind, max)| self.kinds.get(kind as usize).map(|v| (v, max)))
+                .flat_map(|(versions, max)| {
+                    versions
+                        .iter()
+                        .take_while(move |&&(version, _)| version <= max)
+                        .map(|&(_, position)| position as usize)
+                })
+                .filter(|&position| !self.ready[position].is_empty()),
+        );
         positions.sort_unstable();
         positions.dedup();
-        let mut ids = Vec::new();
+        self.pop_from(&positions, limit, ids);
+        self.lanes = positions;
+    }
+
+    fn pop_from(&mut self, positions: &[usize], limit: usize, ids: &mut Vec<i64>) {
         if let [only] = positions[..] {
             let ready = &mut self.ready[only];
             while ids.len() < limit {
@@ -198,11 +220,11 @@ impl QueueIndex {
                     None => break,
                 }
             }
-            return ids;
+            return;
         }
         while ids.len() < limit {
             let mut best: Option<(ReadyKey, usize)> = None;
-            for &position in &positions {
+            for &position in positions {
                 if let Some(first) = self.ready[position].first()
                     && best.is_none_or(|(key, _)| first < key)
                 {
@@ -214,7 +236,6 @@ impl QueueIndex {
                 ids.push(id);
             }
         }
-        ids
     }
 
     /// Takes up to `limit` ready jobs of `kind` (up to `max_version`) that

@@ -16,7 +16,7 @@
 //! - each unfinished unique job owns its `(kind, key)` entry in `unique`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ use crate::names::{NameId, Names};
 use crate::ready::QueueIndex;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
-use crate::table::{JobTable, Slot};
+use crate::table::{IdBuild, JobTable, Slot};
 use crate::workers::Workers;
 
 use self::batches::Batches;
@@ -78,7 +78,8 @@ pub(crate) struct Store {
     queues: Vec<QueueIndex>,
     jobs: JobTable,
     unique: HashMap<NameId, HashMap<Box<str>, i64>>,
-    running: BTreeSet<i64>,
+    /// The ids of the `Running` jobs, in no order.
+    running: HashSet<i64, IdBuild>,
     retention: Retention,
     schedules: Schedules,
     waits: Waits,
@@ -99,6 +100,18 @@ pub(crate) struct Store {
     /// first. Also marks the kinds fetched with any limit (an empty entry),
     /// whose runs wake their queue when they end.
     limited: HashMap<NameId, VecDeque<DateTime<Utc>>>,
+    scratch: Scratch,
+}
+
+/// Lists a fetch fills, kept for the next one.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The request's names by kind number.
+    names: Vec<Option<&'static str>>,
+    /// The request's kinds, with the newest version of each it runs.
+    kinds: Vec<(NameId, u32)>,
+    /// The ids taken from the ready set.
+    ids: Vec<i64>,
 }
 
 impl Store {
@@ -110,7 +123,7 @@ impl Store {
             queues: Vec::new(),
             jobs: JobTable::default(),
             unique: HashMap::new(),
-            running: BTreeSet::new(),
+            running: HashSet::default(),
             retention: Retention::default(),
             schedules: Schedules::default(),
             waits: Waits::default(),
@@ -124,6 +137,7 @@ impl Store {
             room_freed: false,
             paused: HashSet::new(),
             limited: HashMap::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -322,19 +336,30 @@ impl Store {
         }
         self.promote(queue, now);
         // the request's names by kind number, handed back instead of copies
-        let mut names: Vec<Option<&'static str>> = vec![None; self.kinds.len()];
-        let mut kinds: Vec<(NameId, u32)> = Vec::with_capacity(request.kinds.len());
+        // (this and the other lists are kept for the next fetch: at a job
+        // a fetch, allocating them is a good part of a claim's cost)
+        let Scratch {
+            mut names,
+            mut kinds,
+            mut ids,
+        } = std::mem::take(&mut self.scratch);
+        names.clear();
+        names.resize(self.kinds.len(), None);
+        kinds.clear();
         for (at, &name) in request.kinds.iter().enumerate() {
             if let Some(kind) = self.kinds.get(name) {
                 names[kind as usize] = Some(name);
                 kinds.push((kind, request.max_version(at)));
             }
         }
-        let Some(index) = self.queues.get_mut(queue as usize) else {
-            return FetchedBatch::default();
+        let jobs = match self.queues.get_mut(queue as usize) {
+            Some(index) => {
+                index.pop_ready_into(&kinds, request.limit, &mut ids);
+                self.claim(queue, &ids, &names, request, now)
+            }
+            None => Vec::new(),
         };
-        let ids = index.pop_ready(&kinds, request.limit);
-        let jobs = self.claim(queue, ids, &names, request, now);
+        self.scratch = Scratch { names, kinds, ids };
         FetchedBatch {
             jobs,
             next_due_at: self
@@ -350,7 +375,7 @@ impl Store {
     fn claim(
         &mut self,
         queue: NameId,
-        ids: Vec<i64>,
+        ids: &[i64],
         names: &[Option<&'static str>],
         request: &JobFetchParams<'_>,
         now: DateTime<Utc>,
@@ -360,7 +385,7 @@ impl Store {
         };
         let lease_until = after(now, request.lease);
         let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
+        for &id in ids {
             let Some(job) = self
                 .jobs
                 .slot_of(id)

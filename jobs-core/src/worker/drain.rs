@@ -240,7 +240,8 @@ async fn run_one(
         return Ok(Step::Idle { held_until });
     };
     let id = job.id;
-    let transition = executor::run_taken(shared, queue, 0, job, interrupt).await;
+    let started = std::time::Instant::now();
+    let (transition, _ended) = executor::run_taken(shared, queue, 0, job, started, interrupt).await;
     let params = JobCompleteManyParams {
         transitions: vec![transition.clone()],
     };

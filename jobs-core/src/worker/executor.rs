@@ -8,8 +8,11 @@
 //! timeout the run is interrupted and its job given back.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -19,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::backend::{FetchedJob, JobTransition, RunningAttempt, after};
-use crate::registry::{Invocation, JobDefinition};
+use crate::registry::{Invocation, JobDefinition, JobFuture};
 use crate::worker::WorkerShared;
 use crate::worker::metrics::JobCounters;
 use crate::worker::outcome::{self, Outcome};
-use crate::worker::panic::{Panic, catch_panic, message_of};
+use crate::worker::panic::{CatchPanic, Panic, catch_panic, message_of};
 use crate::worker::queue::LocalQueue;
 use crate::{AttemptError, JobContext, JobError, JobErrorKind};
 
@@ -51,23 +54,39 @@ pub(crate) async fn run_slot(
     completions: mpsc::UnboundedSender<JobTransition>,
     interrupt: CancellationToken,
 ) {
-    while let Some(job) = queue.take().await {
-        let transition = run_taken(&shared, &queue, slot, job, &interrupt).await;
+    // When the last run ended: if the next job is buffered already, that
+    // is when its run starts too (one clock read a run instead of two).
+    let mut ended: Option<Instant> = None;
+    loop {
+        let next = ended
+            .take()
+            .and_then(|at| queue.take_buffered().map(|job| (job, at)));
+        let (job, started) = match next {
+            Some(taken) => taken,
+            None => match queue.take().await {
+                Some(job) => (job, Instant::now()),
+                None => break,
+            },
+        };
+        let (transition, end) = run_taken(&shared, &queue, slot, job, started, &interrupt).await;
         // the completer outlives every slot, so a send cannot fail
         let _ = completions.send(transition);
+        ended = Some(end);
     }
 }
 
 /// Runs `job`, just taken from `queue` by `slot`, and frees the slot:
 /// the one way a claimed job is run, by the slots and by
-/// [`Worker::drain`](crate::Worker::drain) alike. Returns what to record.
+/// [`Worker::drain`](crate::Worker::drain) alike. `started` is when the
+/// slot took it. Returns what to record, and when the run ended.
 pub(crate) async fn run_taken(
     shared: &WorkerShared,
     queue: &LocalQueue,
     slot: usize,
     job: FetchedJob,
+    started: Instant,
     interrupt: &CancellationToken,
-) -> JobTransition {
+) -> (JobTransition, Instant) {
     let run = RunningAttempt {
         id: job.id,
         attempt: job.attempt,
@@ -75,9 +94,8 @@ pub(crate) async fn run_taken(
     let Some((definition, counters)) = queue.kind(&job.kind) else {
         // the producer only buffers known kinds
         queue.slot_freed();
-        return Outcome::Release.into_transition(run);
+        return (Outcome::Release.into_transition(run), started);
     };
-    let started = Instant::now();
     let execution = execute(shared, queue, slot, definition, job, counters, interrupt);
     let transition = match AssertUnwindSafe(execution).catch_unwind().await {
         Ok(transition) => transition,
@@ -90,8 +108,9 @@ pub(crate) async fn run_taken(
             Outcome::Release.into_transition(run)
         }
     };
-    queue.end_run(slot, started.elapsed());
-    transition
+    let ended = Instant::now();
+    queue.end_run(slot, ended.saturating_duration_since(started));
+    (transition, ended)
 }
 
 /// Runs `job` to its end and returns what to record.
@@ -152,8 +171,26 @@ async fn run(
         context,
     };
     // A panic in the job ends this future with an error; the worker lives.
-    let run = catch_panic((definition.run)(invocation));
-    tokio::pin!(run);
+    let mut run = catch_panic((definition.run)(invocation));
+    // Most runs end at their first poll: they need no timer, no waiter on
+    // the interrupt, and no room for those in this future, which every run
+    // builds and moves. The others wait in a future of their own.
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut run).poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return end_of(result);
+    }
+    Box::pin(wait_for(shared, definition, run, token, interrupt)).await
+}
+
+/// The rest of a run that did not end at its first poll: until it ends,
+/// times out, or is interrupted by a shutdown past its budget.
+async fn wait_for(
+    shared: &WorkerShared,
+    definition: &'static JobDefinition,
+    mut run: CatchPanic<JobFuture>,
+    token: CancellationToken,
+    interrupt: &CancellationToken,
+) -> RunEnd {
     let timeout = async {
         match definition.timeout {
             Some(limit) => {
@@ -163,7 +200,10 @@ async fn run(
             None => std::future::pending().await,
         }
     };
+    // Biased, run first: a run that ended counts as ended even if its time
+    // ran out meanwhile.
     tokio::select! {
+        biased;
         result = &mut run => return end_of(result),
         limit = timeout => {
             // dropping the future stops the run; the token tells anything

@@ -54,6 +54,14 @@ impl Producer {
         let plan = FetchPlan::new(&self.shared, queue);
         // how long to wait before looking again at a due time already past
         let mut overdue = MIN_OVERDUE_PAUSE;
+        // Made once and kept, because a loop that claims a job at a time
+        // waits after every claim: the stop's waiter stays registered, and
+        // the timer is moved on (later deadlines without taking the timer
+        // driver's lock) instead of being made and cancelled each time.
+        let stopped = self.stop.cancelled();
+        tokio::pin!(stopped);
+        let idle = tokio::time::sleep(config.poll_interval);
+        tokio::pin!(idle);
         loop {
             let limit = loop {
                 queue.update_pace(&mut pace);
@@ -62,7 +70,7 @@ impl Producer {
                     break wanted;
                 }
                 tokio::select! {
-                    () = self.stop.cancelled() => return,
+                    () = &mut stopped => return,
                     () = queue.room() => {}
                 }
             };
@@ -88,27 +96,29 @@ impl Producer {
             if claimed == limit {
                 continue; // more may be waiting: fetch again once there is room
             }
-            let idle = config.poll_interval;
+            let poll = config.poll_interval;
             let next_due_at = match (batch.next_due_at, batch.held_until) {
                 (Some(due), Some(held)) => Some(due.min(held)),
                 (due, held) => due.or(held),
             };
             let until_due = next_due_at.map(|due| (due - Utc::now()).to_std());
             let wait = match until_due {
-                Some(Ok(until_due)) => until_due.min(idle),
+                Some(Ok(until_due)) => until_due.min(poll),
                 // Due already, yet not claimed: it came due just after the
                 // claim looked, or another worker holds it. Look again soon,
                 // less soon each time that finds nothing.
                 Some(Err(_past)) => overdue,
-                None => idle,
+                None => poll,
             };
             overdue = match until_due {
-                Some(Err(_past)) if claimed == 0 => (overdue * 2).min(idle),
+                Some(Err(_past)) if claimed == 0 => (overdue * 2).min(poll),
                 _ => MIN_OVERDUE_PAUSE,
             };
+            idle.as_mut().reset(tokio::time::Instant::now() + wait);
             tokio::select! {
-                () = self.stop.cancelled() => return,
-                _ = wakeup.wait(wait) => {}
+                () = &mut stopped => return,
+                () = wakeup.signalled() => {}
+                () = &mut idle => {}
                 // a limited kind's run ended here: its limit may have room
                 () = queue.room(), if plan.is_limited() => {}
             }

@@ -18,6 +18,9 @@ use crate::registry::JobDefinition;
 use crate::worker::metrics::JobCounters;
 use crate::{JobContext, JobId};
 
+/// Up to this many kinds are looked up by comparing names; more by hash.
+const FEW_KINDS: usize = 8;
+
 /// A kind this worker runs, as the slots of one queue need it.
 pub(crate) struct Kind {
     pub(crate) definition: &'static JobDefinition,
@@ -55,7 +58,9 @@ pub(crate) struct Pace {
 pub(crate) struct LocalQueue {
     pub(crate) name: Arc<str>,
     pub(crate) concurrency: usize,
-    kinds: HashMap<&'static str, Kind>,
+    /// The kinds, and for many of them an index by name.
+    kinds: Vec<(&'static str, Kind)>,
+    by_name: HashMap<&'static str, usize>,
     /// Claimed, not started, best first.
     buffer: Mutex<VecDeque<FetchedJob>>,
     /// `buffer.len()`, readable without the lock.
@@ -83,7 +88,7 @@ impl LocalQueue {
         max_prefetch: usize,
         horizon: Duration,
     ) -> Self {
-        let kinds = jobs
+        let kinds: Vec<(&'static str, Kind)> = jobs
             .iter()
             .map(|(&name, &definition)| {
                 let kind = Kind {
@@ -93,10 +98,20 @@ impl LocalQueue {
                 (name, kind)
             })
             .collect();
+        let by_name = if kinds.len() > FEW_KINDS {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(at, &(name, _))| (name, at))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         Self {
             name: Arc::from(name),
             concurrency,
             kinds,
+            by_name,
             buffer: Mutex::new(VecDeque::new()),
             buffered: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
@@ -112,11 +127,26 @@ impl LocalQueue {
 
     /// The definition and counters of `kind`, if this worker runs it.
     pub(crate) fn kind(&self, kind: &str) -> Option<(&'static JobDefinition, &JobCounters)> {
-        let entry = self.kinds.get(kind)?;
+        let entry = self.entry(kind)?;
         let counters = entry
             .counters
             .get_or_init(|| JobCounters::new(&self.name, entry.definition.name));
         Some((entry.definition, counters))
+    }
+
+    /// Looked up twice for every job: a backend that hands back the name
+    /// the fetch passed (the memory backend does) is found by address, and
+    /// a few kinds are compared rather than hashed.
+    fn entry(&self, kind: &str) -> Option<&Kind> {
+        if self.kinds.len() > FEW_KINDS {
+            return self.by_name.get(kind).map(|&at| &self.kinds[at].1);
+        }
+        let same = |name: &&str| name.as_ptr() == kind.as_ptr() && name.len() == kind.len();
+        self.kinds
+            .iter()
+            .find(|(name, _)| same(name))
+            .or_else(|| self.kinds.iter().find(|(name, _)| *name == kind))
+            .map(|(_, entry)| entry)
     }
 
     // ---- the producer's side ----------------------------------------------
@@ -166,7 +196,8 @@ impl LocalQueue {
 
     /// Adds claimed jobs and wakes idle slots.
     pub(crate) fn push(&self, jobs: Vec<FetchedJob>) {
-        if jobs.is_empty() {
+        let count = jobs.len();
+        if count == 0 {
             return;
         }
         {
@@ -174,7 +205,18 @@ impl LocalQueue {
             buffer.extend(jobs);
             self.buffered.store(buffer.len(), Ordering::Release);
         }
-        self.jobs_ready.notify_waiters();
+        // As many idle slots as there are new jobs: a lone job wakes one
+        // slot, not every idle one, which would be as many tasks to
+        // schedule and a parked runtime thread woken to steal them, on the
+        // way to the slot that runs the job. (A slot woken for a job another
+        // slot took looks again and waits again.)
+        if count >= self.concurrency {
+            self.jobs_ready.notify_waiters();
+        } else {
+            for _ in 0..count {
+                self.jobs_ready.notify_one();
+            }
+        }
     }
 
     /// Closes the queue: slots take no more jobs. Returns the buffered
@@ -195,6 +237,13 @@ impl LocalQueue {
     /// The next buffered job, waiting for one; `None` once closed.
     pub(crate) async fn take(&self) -> Option<FetchedJob> {
         loop {
+            // under load a job is buffered: take it without registering
+            if self.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            if let Some(job) = self.take_buffered() {
+                return Some(job);
+            }
             let notified = self.jobs_ready.notified();
             tokio::pin!(notified);
             // registered before looking, so a push in between still wakes us
@@ -207,6 +256,15 @@ impl LocalQueue {
             }
             notified.await;
         }
+    }
+
+    /// The next buffered job if there is one now and the queue is open:
+    /// [`take`](Self::take) without waiting.
+    pub(crate) fn take_buffered(&self) -> Option<FetchedJob> {
+        if self.closed.load(Ordering::Acquire) || self.buffered.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.pop()
     }
 
     /// The next buffered job, if there is one now.

@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::State;
@@ -11,7 +12,9 @@ use crate::State;
 /// One value per type, given to the worker with `.state(..)`.
 #[derive(Clone, Default)]
 pub struct SharedStates {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// Looked up for every `State<T>` of every run: keyed by `TypeId`,
+    /// which is a hash already, so it is not hashed again with SipHash.
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>, BuildHasherDefault<TypeIdHasher>>,
     names: Vec<&'static str>,
 }
 
@@ -43,5 +46,25 @@ impl SharedStates {
 impl fmt::Debug for SharedStates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(&self.names).finish()
+    }
+}
+
+/// Passes a `TypeId` (already a hash of its type) through, mixed once.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }

@@ -80,7 +80,7 @@ impl Store {
         };
         let mut names: Vec<Option<&'static str>> = vec![None; self.kinds.len()];
         names[kind as usize] = Some(name);
-        let jobs = self.claim(queue, ids, &names, request, now);
+        let jobs = self.claim(queue, &ids, &names, request, now);
         let mut held_until = None;
         if let Some(rate) = limits.rate
             && let Some(starts) = self.limited.get_mut(&kind)

@@ -101,7 +101,10 @@ impl Store {
         }
         assert_eq!(indexed_ready, ready);
         assert_eq!(indexed_waiting, waiting);
-        assert_eq!(self.running, running);
+        assert_eq!(
+            self.running.iter().copied().collect::<BTreeSet<_>>(),
+            running
+        );
         assert_eq!(self.waits.waiting(), awaiting, "awaiting jobs and waits");
         assert_eq!(self.unfinished, unfinished);
         assert_eq!(self.retention.len(), finished);
