@@ -113,6 +113,7 @@ async fn run(args: &Args) -> Result<(), String> {
         if wants("pg-enqueue-bulk") {
             eprintln!("== pg-enqueue-bulk");
             emit(postgres::bulk_enqueue(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-drain") || wants("pg-cost") {
             eprintln!("== pg-drain");
@@ -120,6 +121,7 @@ async fn run(args: &Args) -> Result<(), String> {
             if wants("pg-drain") {
                 emit(drain);
             }
+            pg.settle().await;
             if wants("pg-cost") {
                 emit(cost);
             }
@@ -127,26 +129,32 @@ async fn run(args: &Args) -> Result<(), String> {
         if wants("pg-drain-1ms") {
             eprintln!("== pg-drain-1ms");
             emit(postgres::drain_1ms(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-latency") {
             eprintln!("== pg-latency");
             emit(postgres::latency(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-scheduled") {
             eprintln!("== pg-scheduled");
             emit(postgres::scheduled(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-drain-keyed") {
             eprintln!("== pg-drain-keyed");
             emit(postgres::drain_keyed(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-drain-rate") {
             eprintln!("== pg-drain-rate");
             emit(postgres::drain_rate(pg, &sizes).await?);
+            pg.settle().await;
         }
         if wants("pg-dashboard") {
             eprintln!("== pg-dashboard");
             emit(postgres::dashboard(pg, &sizes).await?);
+            pg.settle().await;
         }
     }
     if wants("mem-drain") {

@@ -96,6 +96,15 @@ impl Pg {
             .map_err(|e| format!("{sql}: {e}"))
     }
 
+    /// Writes out what the last workload left dirty (`CHECKPOINT`), so the
+    /// next one, on either backend, does not share the machine with the
+    /// server's background writes. Skipped where the role may not.
+    pub(crate) async fn settle(&self) {
+        if let Err(error) = sqlx::query("CHECKPOINT").execute(&self.admin).await {
+            eprintln!("   (no checkpoint between workloads: {error})");
+        }
+    }
+
     /// The one value `sql` selects, read on the admin connection. `sql`
     /// names only the benchmark's own schemas.
     async fn scalar(&self, sql: &str) -> Result<i64> {
