@@ -15,7 +15,7 @@ pub(crate) struct Workload {
     pub(crate) about: &'static str,
 }
 
-/// In the order they run.
+/// As `--list` shows them (the memory workloads run first).
 pub(crate) const WORKLOADS: &[Workload] = &[
     Workload {
         name: "pg-enqueue-bulk",
