@@ -115,7 +115,8 @@ pub(crate) async fn page(
                 }
             }
             Some(_) => {}
-            None => p.muted { "This store keeps many jobs: the finished ones are being counted in the background and show at the next refresh." },
+            None if shown.error.is_none() => p.muted { "This store keeps many jobs: the finished ones are being counted in the background and show at the next refresh." },
+            None => {}
         }
     };
     Ok(frame(&base, "Overview", Some(5), body))
