@@ -18,6 +18,9 @@ use jobs_dashboard::Dashboard;
 use jobs_postgres::PgBackend;
 use tokio::process::{Child, Command};
 
+mod common;
+use common::{database_url, unique_schema};
+
 /// Until set, `flaky` fails with an error that looks like markup.
 static FIXED: AtomicBool = AtomicBool::new(false);
 
@@ -34,13 +37,6 @@ async fn flaky(user_id: i64) -> Result<(), String> {
 #[job(name = "dashboard_report")]
 async fn report(tenant: i64) {
     let _ = tenant;
-}
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .expect("DATABASE_URL is not set: run the tests with `scripts/test`")
 }
 
 fn free_port() -> u16 {
@@ -188,7 +184,7 @@ async fn wait_for(client: &Client, id: JobId, state: JobState) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_finds_a_dead_job_reads_its_error_and_retries_it() {
-    let schema = format!("dash_{:016x}", fastrand_like());
+    let schema = unique_schema("dash");
     let backend = PgBackend::builder()
         .schema(&schema)
         .max_connections(6)
@@ -356,10 +352,4 @@ async fn an_operator_finds_a_dead_job_reads_its_error_and_retries_it() {
 
     browser.close().await.unwrap();
     worker.shutdown().await;
-}
-
-/// A schema name no other test run uses.
-fn fastrand_like() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::process::id())
 }

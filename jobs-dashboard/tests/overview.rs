@@ -16,6 +16,9 @@ use jobs_postgres::PgBackend;
 use jobs_postgres::sqlx::{self, AssertSqlSafe};
 use tower::ServiceExt;
 
+mod common;
+use common::{database_url, unique_schema};
+
 #[job(name = "overview_record")]
 async fn record(label: String) {
     let _ = label;
@@ -61,28 +64,12 @@ async fn a_small_store_is_counted_anew_on_every_view() {
     );
 }
 
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .expect("DATABASE_URL is not set: run the tests with `scripts/test`")
-}
-
-/// A schema name no other test run uses.
-fn unique_schema() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!(
-        "overview_{:016x}",
-        RandomState::new().hash_one(std::process::id())
-    )
-}
-
 /// Jobs kept in the large store.
 const KEPT: u64 = 1_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_store_answers_at_once_and_counts_finished_jobs_in_the_background() {
-    let schema = unique_schema();
+    let schema = unique_schema("overview");
     let backend = PgBackend::builder()
         .schema(&schema)
         .max_connections(4)
