@@ -74,6 +74,7 @@ pub(crate) async fn latency(sizes: &Sizes) -> Result<Report> {
     pacer::finish(producer, &stamps, Duration::from_secs(10)).await?;
     worker.shutdown().await;
     let latency = Summary::of(Stamps::spans_us(&stamps.sent, &stamps.started));
+    let enqueue = Summary::of(Stamps::spans_us(&stamps.sent, &stamps.stored));
     let mut report = Report::new("mem-latency", "memory")
         .setup("rate_per_s", rate)
         .setup("seconds", sizes.mem_latency_secs)
@@ -82,6 +83,8 @@ pub(crate) async fn latency(sizes: &Sizes) -> Result<Report> {
     report.figure("p50", latency.p50, "us", Some(Target::AtMost(3.0)));
     report.figure("p99", latency.p99, "us", Some(Target::AtMost(15.0)));
     report.figure("max", latency.max, "us", None);
+    report.figure("enqueue call p50", enqueue.p50, "us", None);
+    report.figure("enqueue call p99", enqueue.p99, "us", None);
     Ok(report)
 }
 
