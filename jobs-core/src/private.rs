@@ -184,7 +184,30 @@ pub fn encode_args<T: Serialize>(args: &T) -> Result<String, serde_json::Error> 
 /// Decodes stored arguments; a failure is permanent (a retry will not change
 /// the stored JSON), so the job goes `Dead` and `Client::retry` can run it
 /// once the code is fixed.
+///
+/// Decoded once as plain JSON; only arguments that fail are decoded again,
+/// tracking the path to the failing argument for the message (tracking it
+/// on every run copies each key, a third of a small decode's cost).
 pub fn decode_args<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, JobError> {
+    match serde_json::from_str(args) {
+        Ok(decoded) => Ok(decoded),
+        Err(_) => Err(explain_decode_error::<T>(kind, args)),
+    }
+}
+
+/// Why `args` does not decode as `T`, naming the failing argument.
+fn explain_decode_error<T: DeserializeOwned>(kind: &str, args: &str) -> JobError {
+    match decode_tracked::<T>(kind, args) {
+        Err(error) => error,
+        // (cannot happen: the plain decode of the same text failed)
+        Ok(_) => JobError::permanent(format!(
+            "the stored arguments of job `{kind}` no longer decode"
+        )),
+    }
+}
+
+/// [`decode_args`], tracking the path to the argument that fails.
+fn decode_tracked<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, JobError> {
     let mut json = serde_json::Deserializer::from_str(args);
     let decoded: T = serde_path_to_error::deserialize(&mut json).map_err(|error| {
         let path = error.path().to_string();
@@ -416,6 +439,37 @@ mod tests {
     }
 
     struct NotSerde;
+
+    #[test]
+    fn a_failed_decode_names_the_argument_and_the_kind() {
+        let wrong = decode_args::<Args<i64>>("reports", r#"{"id":"seven"}"#).unwrap_err();
+        assert!(wrong.is_permanent());
+        assert!(
+            wrong.message().starts_with(
+                "the stored arguments of job `reports` no longer decode: argument `id`: invalid type"
+            ),
+            "{}",
+            wrong.message()
+        );
+        let missing = decode_args::<Args<i64>>("reports", "{}").unwrap_err();
+        assert!(
+            missing
+                .message()
+                .ends_with("no longer decode: missing field `id` at line 1 column 2"),
+            "{}",
+            missing.message()
+        );
+        let trailing = decode_args::<Args<i64>>("reports", r#"{"id":1} x"#).unwrap_err();
+        assert!(
+            trailing.message().contains("trailing characters"),
+            "{}",
+            trailing.message()
+        );
+        assert_eq!(
+            decode_args::<Args<i64>>("reports", r#" {"id":1} "#).unwrap(),
+            Args { id: 1 }
+        );
+    }
 
     #[test]
     // the explicit `&` mirrors the generated code: it picks the probe impl
