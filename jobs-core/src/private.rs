@@ -189,21 +189,7 @@ pub fn encode_args<T: Serialize>(args: &T) -> Result<String, serde_json::Error> 
 /// tracking the path to the failing argument for the message (tracking it
 /// on every run copies each key, a third of a small decode's cost).
 pub fn decode_args<T: DeserializeOwned>(kind: &str, args: &str) -> Result<T, JobError> {
-    match serde_json::from_str(args) {
-        Ok(decoded) => Ok(decoded),
-        Err(_) => Err(explain_decode_error::<T>(kind, args)),
-    }
-}
-
-/// Why `args` does not decode as `T`, naming the failing argument.
-fn explain_decode_error<T: DeserializeOwned>(kind: &str, args: &str) -> JobError {
-    match decode_tracked::<T>(kind, args) {
-        Err(error) => error,
-        // (cannot happen: the plain decode of the same text failed)
-        Ok(_) => JobError::permanent(format!(
-            "the stored arguments of job `{kind}` no longer decode"
-        )),
-    }
+    serde_json::from_str(args).or_else(|_| decode_tracked(kind, args))
 }
 
 /// [`decode_args`], tracking the path to the argument that fails.
