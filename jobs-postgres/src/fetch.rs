@@ -1,10 +1,18 @@
 //! Claiming due jobs: one statement locks a batch with `FOR UPDATE SKIP
 //! LOCKED` (so concurrent workers never wait on each other or take the same
 //! row), marks it running under a lease and returns only what a run needs,
-//! plus one more row: when the queue's next waiting job becomes due, for a
-//! worker that found the queue drained. One round trip either way, and the
-//! due time is read in the claim's own snapshot, so no job can come due
-//! between the two unseen.
+//! plus when the queue's next waiting job becomes due, for a worker that
+//! found the queue drained: a column of every row, computed once (an
+//! InitPlan) in the claim's own snapshot. A claim that finds nothing
+//! returns no row, and asks for the due time in a second statement, whose
+//! later snapshot sees whatever the claim saw, so no job can come due
+//! unseen.
+//!
+//! The statement is a plain `UPDATE ... RETURNING`, its rows sent as they
+//! are updated. An earlier form put the update in a CTE to append the due
+//! time as one more row (`UNION ALL`): PostgreSQL then stored every
+//! returned row in a tuple store and read it back, a tenth of the claim's
+//! time (9.0 against 8.1 ms for a claim of 1,000 rows, in isolation).
 //!
 //! A job newer than the worker knows (its `version` above the one the
 //! request gives for its kind, during a rolling deploy) is filtered out
@@ -31,7 +39,9 @@
 //! reused (0.02 ms to plan), with the same shape.
 //!
 //! The claim commits without waiting for the disk: the statement turns
-//! `synchronous_commit` off for its own transaction. A claim lost to a
+//! `synchronous_commit` off for its own transaction, in the InitPlan that
+//! reads the due time: it runs with the first row returned, and a claim
+//! that returns none has claimed nothing. A claim lost to a
 //! crash of the server leaves its jobs waiting as they were, to be claimed
 //! and run again, as at-least-once delivery allows (an expired lease does
 //! the same); the completion of a lost claim matches no running row and
@@ -47,6 +57,7 @@
 
 use std::borrow::Cow;
 
+use chrono::{DateTime, Utc};
 use jobs_core::JobId;
 use jobs_core::backend::{FetchedBatch, FetchedJob, JobFetchParams};
 use sqlx::postgres::PgRow;
@@ -55,8 +66,27 @@ use sqlx::{PgConnection, Row, SqlStr};
 use crate::schema::render;
 use crate::{Error, Result};
 
+/// The queue's next waiting job's due time, as the claim's filters see the
+/// queue: `$1` queue, `$2` kinds, `$3` the kinds' versions, `$4` the lowest.
+const NEXT_DUE: &str = "
+SELECT min(scheduled_at) FROM {schema}.jobs
+WHERE state IN ('scheduled', 'retryable')
+  AND queue = $1
+  AND kind = ANY($2)
+  AND (version <= $4 OR version <= ($3::integer[])[array_position($2::text[], kind)])
+  AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)";
+
+/// `$1` queue, `$2` kinds, `$3` limit, `$4` lease (s), `$5` worker, `$6`
+/// the kinds' versions, `$7` the lowest of them.
 const CLAIM: &str = "
-WITH due AS (
+UPDATE {schema}.jobs j
+SET state = 'running',
+    attempt = j.attempt + 1,
+    attempted_at = now(),
+    progress = NULL,
+    leased_until = now() + make_interval(secs => $4),
+    worker_id = $5
+WHERE j.ctid = ANY(ARRAY(
     SELECT ctid FROM {schema}.jobs
     WHERE state IN ('available', 'scheduled', 'retryable')
       AND queue = $1
@@ -66,47 +96,29 @@ WITH due AS (
       AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)
     ORDER BY priority, scheduled_at, id
     LIMIT (SELECT $3)
-    FOR UPDATE SKIP LOCKED
-),
-claimed AS (
-    UPDATE {schema}.jobs j
-    SET state = 'running',
-        attempt = j.attempt + 1,
-        attempted_at = now(),
-        progress = NULL,
-        leased_until = now() + make_interval(secs => $4),
-        worker_id = $5
-    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM due))
-    RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
-              j.created_at, j.scheduled_at, j.version
-)
-SELECT id, kind, args, attempt, max_attempts, priority, created_at, scheduled_at,
-       NULL::timestamptz AS next_due, version
-FROM claimed
-UNION ALL
--- the waiting rows by due time (a due one that was not claimed is held by
--- another worker, or came due after the claim's snapshot was taken)
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       (SELECT min(scheduled_at) FROM {schema}.jobs
-        WHERE state IN ('scheduled', 'retryable')
-          AND queue = $1
-          AND kind = ANY($2)
-          AND (version <= $7 OR version <= ($6::integer[])[array_position($2::text[], kind)])
-          AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)),
-       NULL::integer
-WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL";
+    FOR UPDATE SKIP LOCKED))
+RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
+          j.created_at, j.scheduled_at,
+          -- an InitPlan: evaluated once, at the first row returned
+          (SELECT CASE WHEN set_config('synchronous_commit', 'off', true) IS NOT NULL
+                  THEN ({next_due}) END) AS next_due,
+          j.version";
 
-/// The rendered claim statement of one schema.
+/// The rendered claim statements of one schema.
 #[derive(Debug)]
 pub(crate) struct FetchSql {
     claim: SqlStr,
+    next_due: SqlStr,
     limited: crate::flow::LimitedSql,
 }
 
 impl FetchSql {
     pub(crate) fn new(schema: &str) -> Self {
+        // inside the claim, the versions and the lowest are its $6 and $7
+        let claim_next_due = NEXT_DUE.trim().replace("$4", "$7").replace("$3", "$6");
         Self {
-            claim: render(CLAIM, schema),
+            claim: render(&CLAIM.replace("{next_due}", &claim_next_due), schema),
+            next_due: render(NEXT_DUE, schema),
             limited: crate::flow::LimitedSql::new(schema),
         }
     }
@@ -140,16 +152,33 @@ pub(crate) async fn fetch(
         .bind(limit)
         .bind(request.lease.as_secs_f64())
         .bind(request.worker_id)
-        .bind(versions)
+        .bind(&versions)
         .bind(lowest)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(Error::db(context()))?;
-    read_claimed(rows, &request)
+    if !rows.is_empty() {
+        return read_claimed(rows, &request);
+    }
+    // nothing claimed, so no row carried the next due time
+    let next_due_at = sqlx::query_scalar(sql.next_due.clone())
+        .bind(request.queue)
+        .bind(request.kinds)
+        .bind(versions)
+        .bind(lowest)
+        .fetch_one(conn)
+        .await
+        .map_err(Error::db(context()))?;
+    Ok(FetchedBatch {
+        jobs: Vec::new(),
+        next_due_at,
+        held_until: None,
+    })
 }
 
-/// The claimed jobs, best first, and the row after them that carries the
-/// queue's next due time (and, from a limited claim, `held_until` as an
+/// The claimed jobs, best first, and the queue's next due time: carried by
+/// every claimed row (read from the first), or by a row after them whose id
+/// is NULL (a limited claim's, which also carries `held_until` as an
 /// eleventh column).
 pub(crate) fn read_claimed(rows: Vec<PgRow>, request: &JobFetchParams<'_>) -> Result<FetchedBatch> {
     let mut claimed = Vec::with_capacity(rows.len());
@@ -164,6 +193,10 @@ pub(crate) fn read_claimed(rows: Vec<PgRow>, request: &JobFetchParams<'_>) -> Re
             }
             continue;
         };
+        if claimed.is_empty() {
+            let due: Option<DateTime<Utc>> = row.try_get(8).map_err(read)?;
+            next_due_at = due.or(next_due_at);
+        }
         let attempt: i32 = row.try_get(3).map_err(read)?;
         let max_attempts: i32 = row.try_get(4).map_err(read)?;
         let priority: i16 = row.try_get(5).map_err(read)?;
