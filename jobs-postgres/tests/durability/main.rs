@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use jobs_core::backend::{
     Backend, JobCompleteManyParams, JobFetchParams, JobHeartbeatParams, RunningAttempt,
 };
+use jobs_core::retry::RetryPolicy;
 use jobs_core::testing::Outcome;
 use jobs_core::{Client, JobFilter, JobId, JobState};
 use jobs_postgres::PgBackend;
@@ -307,12 +308,15 @@ async fn sigkill_mid_job_reruns_it_in_another_worker_within_lease_and_sweep() {
 
     assert_eq!(rerun.pid, scene.pid(rescuer), "another worker ran it");
     assert_ne!(rerun.pid, doomed_pid);
-    // rerun within a sweep (and a second of slack) of the later of the
-    // lease's end and the rescuer being up
+    // rerun within a sweep and the retry's delay (and a second of slack)
+    // of the later of the lease's end and the rescuer being up: the rescue
+    // counts the lost attempt as failed, so the rerun waits the job's
+    // first retry delay (`retries = 3`: 1 s ± 10 %), up to 1.1 s
+    let first_retry = RetryPolicy::new(3).delay_with(1, 1.0);
     let delay = rerun.at - killed_at;
     let due = (killed_at + ms(LEASE)).max(rescuer_up_at);
     let late = rerun.at - due;
-    let bound = ms(SWEEP) + 1_000;
+    let bound = ms(SWEEP) + ms(first_retry) + 1_000;
     eprintln!(
         "sigkill: attempt 2 started {delay} ms after the kill, {late} ms after the lease \
          ended with the rescuer up (bound {bound} ms)"
