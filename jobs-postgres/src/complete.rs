@@ -18,8 +18,8 @@
 //! alike. The statements stay prepared: one round trip each.
 
 use chrono::{DateTime, Utc};
-use jobs_core::JobId;
 use jobs_core::backend::{JobHeartbeatParams, JobProgressManyParams, JobTransition};
+use jobs_core::{JobId, JobState};
 use sqlx::{PgConnection, SqlStr};
 use std::collections::BTreeSet;
 
@@ -53,6 +53,30 @@ SELECT count(*),
         HAVING count(*) > 0)
 FROM done";
 
+/// [`COMPLETE`] for a batch of plain successes (every run `Completed`,
+/// counted, without an error or a new due time), which is nearly every
+/// batch under load: the same rows end the same way, from two arrays
+/// instead of six and without the per-row `CASE`s (a twentieth of the
+/// completion's time).
+const SUCCEEDED: &str = "
+WITH done AS (
+UPDATE {schema}.jobs j
+SET state = 'completed',
+    finished_at = now(),
+    leased_until = NULL,
+    worker_id = NULL
+FROM unnest($1::bigint[], $2::integer[]) AS c(id, attempt)
+WHERE j.id = c.id AND j.state = (SELECT 'running') AND j.attempt = c.attempt
+RETURNING j.id, j.has_children
+)
+SELECT count(*),
+       NULL::text[],
+       (SELECT {schema}.jobs_settle_children(array_agg(id), array_agg('completed'::text), $3)
+        FROM done
+        WHERE has_children
+        HAVING count(*) > 0)
+FROM done";
+
 /// The rescue's extra fence: the lease is still expired, so a heartbeat
 /// that renewed it after the rescuer listed it wins.
 const LEASE_EXPIRED: &str = " AND j.leased_until < now()";
@@ -81,6 +105,7 @@ WHERE j.id = p.id AND j.state = (SELECT 'running') AND j.attempt = p.attempt";
 pub(crate) struct CompleteSql {
     channel: String,
     complete: SqlStr,
+    succeeded: SqlStr,
     rescue: SqlStr,
     heartbeat: SqlStr,
     progress: SqlStr,
@@ -91,6 +116,7 @@ impl CompleteSql {
         Self {
             channel: channel.to_owned(),
             complete: render(&COMPLETE.replace("{fence}", ""), schema),
+            succeeded: render(SUCCEEDED, schema),
             rescue: render(&COMPLETE.replace("{fence}", LEASE_EXPIRED), schema),
             heartbeat: render(HEARTBEAT, schema),
             progress: render(PROGRESS, schema),
@@ -147,6 +173,9 @@ pub(crate) async fn transition_many(
     if transitions.is_empty() {
         return Ok((0, BTreeSet::new()));
     }
+    if fence == Fence::Running && transitions.iter().all(is_plain_success) {
+        return succeeded_many(conn, sql, transitions).await;
+    }
     let mut rows = transitions
         .iter()
         .map(columns)
@@ -162,10 +191,7 @@ pub(crate) async fn transition_many(
         Fence::Running => (&sql.complete, "outcome"),
         Fence::LeaseExpired => (&sql.rescue, "rescue"),
     };
-    let context = match transitions {
-        [one] => format!("record the {what} of job {}", one.run.id),
-        _ => format!("record the {what}s of {} jobs", transitions.len()),
-    };
+    let context = recording(what, transitions);
     let (count, ready, _settled): (i64, Option<Vec<String>>, Option<i32>) =
         sqlx::query_as(statement.clone())
             .bind(ids)
@@ -182,6 +208,50 @@ pub(crate) async fn transition_many(
         u64::try_from(count).unwrap_or(0),
         ready.unwrap_or_default().into_iter().collect(),
     ))
+}
+
+/// What a failed statement was recording, for its error.
+fn recording(what: &str, transitions: &[JobTransition]) -> String {
+    match transitions {
+        [one] => format!("record the {what} of job {}", one.run.id),
+        _ => format!("record the {what}s of {} jobs", transitions.len()),
+    }
+}
+
+/// A counted run that ended `Completed`, without an error or a new due
+/// time: what [`SUCCEEDED`] stores.
+fn is_plain_success(transition: &JobTransition) -> bool {
+    transition.state == JobState::Completed
+        && transition.attempt_counted
+        && transition.error.is_none()
+        && transition.scheduled_at.is_none()
+}
+
+/// [`transition_many`] for plain successes: none goes back to wait.
+async fn succeeded_many(
+    conn: &mut PgConnection,
+    sql: &CompleteSql,
+    transitions: &[JobTransition],
+) -> Result<(u64, BTreeSet<String>)> {
+    let mut runs: Vec<(i64, i32)> = transitions
+        .iter()
+        .map(|t| {
+            let attempt = i32::try_from(t.run.attempt).unwrap_or(i32::MAX);
+            (t.run.id.get(), attempt)
+        })
+        .collect();
+    runs.sort_unstable();
+    let (ids, attempts): (Vec<i64>, Vec<i32>) = runs.into_iter().unzip();
+    let context = recording("outcome", transitions);
+    let (count, _ready, _settled): (i64, Option<Vec<String>>, Option<i32>) =
+        sqlx::query_as(sql.succeeded.clone())
+            .bind(ids)
+            .bind(attempts)
+            .bind(&sql.channel)
+            .fetch_one(conn)
+            .await
+            .map_err(Error::db(context))?;
+    Ok((u64::try_from(count).unwrap_or(0), BTreeSet::new()))
 }
 
 /// Renews the leases of attempts still running; returns the ids of those

@@ -66,6 +66,16 @@ use sqlx::{PgConnection, Row, SqlStr};
 use crate::schema::render;
 use crate::{Error, Result};
 
+/// What a claim changes in each row it takes (`j`), whichever statement
+/// chose the rows: `$4` the lease (s), `$5` the worker. Rendered into a
+/// statement in place of `{claimed_set}`.
+pub(crate) const CLAIMED_SET: &str = "SET state = 'running',
+    attempt = j.attempt + 1,
+    attempted_at = now(),
+    progress = NULL,
+    leased_until = now() + make_interval(secs => $4),
+    worker_id = $5";
+
 /// The queue's next waiting job's due time, as the claim's filters see the
 /// queue: `$1` queue, `$2` kinds, `$3` the kinds' versions, `$4` the lowest.
 const NEXT_DUE: &str = "
@@ -80,12 +90,7 @@ WHERE state IN ('scheduled', 'retryable')
 /// the kinds' versions, `$7` the lowest of them.
 const CLAIM: &str = "
 UPDATE {schema}.jobs j
-SET state = 'running',
-    attempt = j.attempt + 1,
-    attempted_at = now(),
-    progress = NULL,
-    leased_until = now() + make_interval(secs => $4),
-    worker_id = $5
+{claimed_set}
 WHERE j.ctid = ANY(ARRAY(
     SELECT ctid FROM {schema}.jobs
     WHERE state IN ('available', 'scheduled', 'retryable')
@@ -117,7 +122,12 @@ impl FetchSql {
         // inside the claim, the versions and the lowest are its $6 and $7
         let claim_next_due = NEXT_DUE.trim().replace("$4", "$7").replace("$3", "$6");
         Self {
-            claim: render(&CLAIM.replace("{next_due}", &claim_next_due), schema),
+            claim: render(
+                &CLAIM
+                    .replace("{claimed_set}", CLAIMED_SET)
+                    .replace("{next_due}", &claim_next_due),
+                schema,
+            ),
             next_due: render(NEXT_DUE, schema),
             limited: crate::flow::LimitedSql::new(schema),
         }

@@ -96,12 +96,7 @@ chosen AS (
 ),
 claimed AS (
     UPDATE {schema}.jobs j
-    SET state = 'running',
-        attempt = j.attempt + 1,
-        attempted_at = now(),
-        progress = NULL,
-        leased_until = now() + make_interval(secs => $4),
-        worker_id = $5
+    {claimed_set}
     FROM chosen
     WHERE j.id = chosen.id AND j.state IN ('available', 'scheduled', 'retryable')
     RETURNING j.id, j.kind, j.args::text AS args, j.attempt, j.max_attempts, j.priority,
@@ -171,7 +166,10 @@ pub(crate) struct LimitedSql {
 impl LimitedSql {
     pub(crate) fn new(schema: &str) -> Self {
         Self {
-            claim: render(CLAIM_LIMITED, schema),
+            claim: render(
+                &CLAIM_LIMITED.replace("{claimed_set}", crate::fetch::CLAIMED_SET),
+                schema,
+            ),
             schema: schema.to_owned(),
         }
     }
