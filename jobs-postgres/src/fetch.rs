@@ -77,14 +77,25 @@ pub(crate) const CLAIMED_SET: &str = "SET state = 'running',
     worker_id = $5";
 
 /// The queue's next waiting job's due time, as the claim's filters see the
-/// queue: `$1` queue, `$2` kinds, `$3` the kinds' versions, `$4` the lowest.
+/// queue; the placeholders name the parameters, whose numbers differ
+/// between the claim that embeds it and the statement it is alone.
 const NEXT_DUE: &str = "
 SELECT min(scheduled_at) FROM {schema}.jobs
 WHERE state IN ('scheduled', 'retryable')
-  AND queue = $1
-  AND kind = ANY($2)
-  AND (version <= $4 OR version <= ($3::integer[])[array_position($2::text[], kind)])
-  AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = $1 AND paused)";
+  AND queue = {queue}
+  AND kind = ANY({kinds})
+  AND (version <= {lowest} OR version <= ({versions}::integer[])[array_position({kinds}::text[], kind)])
+  AND NOT EXISTS (SELECT 1 FROM {schema}.queues WHERE name = {queue} AND paused)";
+
+/// [`NEXT_DUE`] with its parameters numbered.
+fn next_due(queue: &str, kinds: &str, versions: &str, lowest: &str) -> String {
+    NEXT_DUE
+        .trim()
+        .replace("{queue}", queue)
+        .replace("{kinds}", kinds)
+        .replace("{versions}", versions)
+        .replace("{lowest}", lowest)
+}
 
 /// `$1` queue, `$2` kinds, `$3` limit, `$4` lease (s), `$5` worker, `$6`
 /// the kinds' versions, `$7` the lowest of them.
@@ -119,16 +130,13 @@ pub(crate) struct FetchSql {
 
 impl FetchSql {
     pub(crate) fn new(schema: &str) -> Self {
-        // inside the claim, the versions and the lowest are its $6 and $7
-        let claim_next_due = NEXT_DUE.trim().replace("$4", "$7").replace("$3", "$6");
+        let claim = CLAIM
+            .replace("{claimed_set}", CLAIMED_SET)
+            .replace("{next_due}", &next_due("$1", "$2", "$6", "$7"));
         Self {
-            claim: render(
-                &CLAIM
-                    .replace("{claimed_set}", CLAIMED_SET)
-                    .replace("{next_due}", &claim_next_due),
-                schema,
-            ),
-            next_due: render(NEXT_DUE, schema),
+            claim: render(&claim, schema),
+            // alone: `$1` queue, `$2` kinds, `$3` versions, `$4` the lowest
+            next_due: render(&next_due("$1", "$2", "$3", "$4"), schema),
             limited: crate::flow::LimitedSql::new(schema),
         }
     }
