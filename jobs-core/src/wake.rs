@@ -98,6 +98,17 @@ impl Wakeup {
         self.seen = self.signal.sent.load(Ordering::SeqCst);
     }
 
+    /// How many signals this handle has seen.
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Takes over what another handle on the same queue has seen: signals
+    /// up to `seen` no longer wake this one.
+    pub(crate) fn adopt_seen(&mut self, seen: u64) {
+        self.seen = self.seen.max(seen);
+    }
+
     /// Waits until a signal arrives that was not yet seen, or `timeout`
     /// passes. Returns `true` if woken by a signal.
     pub async fn wait(&mut self, timeout: Duration) -> bool {

@@ -116,6 +116,8 @@ macro_rules! conformance_suite {
             a_late_outcome_of_a_rescued_run_is_fenced_out,
             a_released_job_keeps_its_place_in_the_queue,
             a_new_job_wakes_an_idle_worker,
+            a_new_job_starts_while_another_run_waits,
+            a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll,
             leadership_is_exclusive_and_handed_over,
             finished_jobs_are_pruned_after_their_retention,
             pruning_takes_only_what_is_past_the_cutoffs,

@@ -24,6 +24,8 @@ use tracing::Instrument;
 use crate::backend::{FetchedJob, JobTransition, RunningAttempt, after};
 use crate::registry::{Invocation, JobDefinition, JobFuture};
 use crate::worker::WorkerShared;
+use crate::worker::fetch_plan::FetchPlan;
+use crate::worker::idle_watch::SlotClaims;
 use crate::worker::metrics::JobCounters;
 use crate::worker::outcome::{self, Outcome};
 use crate::worker::panic::{CatchPanic, Panic, catch_panic, message_of};
@@ -50,10 +52,19 @@ enum RunEnd {
 pub(crate) async fn run_slot(
     shared: Arc<WorkerShared>,
     queue: Arc<LocalQueue>,
+    plan: Arc<FetchPlan>,
     slot: usize,
     completions: mpsc::UnboundedSender<JobTransition>,
     interrupt: CancellationToken,
 ) {
+    let mut claims = SlotClaims {
+        shared: &shared,
+        queue: &queue,
+        plan: &plan,
+        completions: &completions,
+        slot,
+        wakeup: shared.backend.job_wakeup(&queue.name),
+    };
     // When the last run ended: if the next job is buffered already, that
     // is when its run starts too (one clock read a run instead of two).
     let mut ended: Option<Instant> = None;
@@ -63,7 +74,7 @@ pub(crate) async fn run_slot(
             .and_then(|at| queue.take_buffered().map(|job| (job, at)));
         let (job, started) = match next {
             Some(taken) => taken,
-            None => match queue.take().await {
+            None => match claims.take().await {
                 Some(job) => (job, Instant::now()),
                 None => break,
             },
@@ -141,7 +152,9 @@ async fn execute(
         job.attempt = job.attempt,
     );
     counters.started.increment(1);
-    let end = run(shared, definition, &job, context, token, interrupt)
+    // a run that waits gives the watch back, so the queue stays heard
+    let waiting = || queue.watch.release(slot);
+    let end = run(shared, definition, &job, context, token, interrupt, waiting)
         .instrument(span.clone())
         .await;
     let now = || shared.clock.now();
@@ -159,6 +172,7 @@ async fn run(
     context: JobContext,
     token: CancellationToken,
     interrupt: &CancellationToken,
+    waiting: impl FnOnce(),
 ) -> RunEnd {
     tracing::debug!("job started");
     let args = match definition.args_for(job.version, &job.args) {
@@ -179,6 +193,7 @@ async fn run(
     if let Poll::Ready(result) = first {
         return end_of(result);
     }
+    waiting();
     Box::pin(wait_for(shared, definition, run, token, interrupt)).await
 }
 

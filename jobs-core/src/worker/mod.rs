@@ -4,7 +4,9 @@
 //!
 //! Inside, each concern is one task in its own file: a producer per queue
 //! claims batches of jobs into the queue's local buffer (`queue.rs`), the
-//! queue's slots (`executor.rs`) run them, the completer writes outcomes in
+//! queue's slots (`executor.rs`) run them (while the queue is idle, one of
+//! its idle slots listens for new jobs and claims them itself:
+//! `idle_watch.rs`), the completer writes outcomes in
 //! batches, the heartbeat renews leases, the leader task holds the
 //! leadership that the cron scheduler and the maintenance task need.
 
@@ -16,6 +18,7 @@ mod drain;
 mod executor;
 mod fetch_plan;
 mod heartbeat;
+mod idle_watch;
 mod leader;
 mod maintenance;
 pub(crate) mod metrics;
@@ -42,6 +45,7 @@ use self::backoff::ErrorBackoff;
 pub use self::builder::WorkerBuilder;
 use self::config::WorkerConfig;
 pub use self::drain::DrainReport;
+use self::fetch_plan::FetchPlan;
 use self::producer::Producer;
 use self::queue::LocalQueue;
 use self::shared_states::SharedStates;
@@ -261,10 +265,12 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
     let interrupt = CancellationToken::new();
     let mut producers = Vec::with_capacity(shared.queues.len());
     for queue in &shared.queues {
+        let plan = Arc::new(FetchPlan::new(&shared, queue));
         for slot in 0..queue.concurrency {
             slots.spawn(executor::run_slot(
                 Arc::clone(&shared),
                 Arc::clone(queue),
+                Arc::clone(&plan),
                 slot,
                 completions.clone(),
                 interrupt.clone(),
@@ -273,6 +279,7 @@ async fn run(shared: Arc<WorkerShared>, stop: CancellationToken) {
         let producer = Producer {
             shared: Arc::clone(&shared),
             queue: Arc::clone(queue),
+            plan,
             completions: completions.clone(),
             stop: stop.clone(),
         };

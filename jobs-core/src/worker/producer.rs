@@ -30,6 +30,8 @@ const MIN_OVERDUE_PAUSE: Duration = Duration::from_millis(1);
 pub(crate) struct Producer {
     pub(crate) shared: Arc<WorkerShared>,
     pub(crate) queue: Arc<LocalQueue>,
+    /// How the queue's jobs are claimed; its idle slots claim with it too.
+    pub(crate) plan: Arc<FetchPlan>,
     pub(crate) completions: mpsc::UnboundedSender<JobTransition>,
     /// Stop fetching.
     pub(crate) stop: CancellationToken,
@@ -41,7 +43,7 @@ impl Producer {
     pub(crate) async fn run(self) {
         self.fetch_loop().await;
         for job in self.queue.close() {
-            self.give_back(&job);
+            give_back(&self.completions, &job);
         }
     }
 
@@ -51,7 +53,7 @@ impl Producer {
         let mut wakeup = self.shared.backend.job_wakeup(&queue.name);
         let mut backoff = ErrorBackoff::default();
         let mut pace = Pace::default();
-        let plan = FetchPlan::new(&self.shared, queue);
+        let plan = &*self.plan;
         // how long to wait before looking again at a due time already past
         let mut overdue = MIN_OVERDUE_PAUSE;
         // Made once and kept, because a loop that claims a job at a time
@@ -75,10 +77,12 @@ impl Producer {
                 }
             };
             wakeup.mark_seen();
+            queue.watch.claiming(wakeup.seen());
             let fetched = plan.fetch(&self.shared, &queue.name, limit).await;
             let batch = match fetched {
                 Ok(batch) => {
                     backoff.succeeded();
+                    queue.watch.resume();
                     batch
                 }
                 Err(PartialFetch { claimed, error }) => {
@@ -115,37 +119,41 @@ impl Producer {
                 _ => MIN_OVERDUE_PAUSE,
             };
             idle.as_mut().reset(tokio::time::Instant::now() + wait);
-            tokio::select! {
-                () = &mut stopped => return,
-                () = wakeup.signalled() => {}
-                () = &mut idle => {}
-                // a limited kind's run ended here: its limit may have room
-                () = queue.room(), if plan.is_limited() => {}
+            let next_look = chrono::Duration::from_std(wait)
+                .ok()
+                .and_then(|wait| Utc::now().checked_add_signed(wait));
+            queue.watch.producer_looks_at(next_look);
+            loop {
+                // an idle slot may hold the watch: then it listens, not this loop
+                let listening = !queue.watch.held();
+                if listening {
+                    wakeup.adopt_seen(queue.watch.handled());
+                }
+                tokio::select! {
+                    () = &mut stopped => return,
+                    () = wakeup.signalled(), if listening => {
+                        if !queue.watch.held() {
+                            break;
+                        }
+                        // a slot took the watch meanwhile: the signal is its
+                    }
+                    () = &mut idle => break,
+                    // a limited kind's run ended here: its limit may have room
+                    () = queue.room(), if plan.is_limited() => break,
+                    () = queue.watch.changed() => {
+                        if queue.watch.look_sooner() {
+                            break;
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// Buffers claimed jobs for the slots; gives back any of a kind this
-    /// worker did not ask for.
-    fn push_known(&self, mut jobs: Vec<FetchedJob>) {
-        jobs.retain(|job| {
-            let known = self.queue.kind(&job.kind).is_some();
-            if !known {
-                tracing::error!(job.id = job.id.get(), job.kind = %job.kind, "the backend returned a job kind this worker did not ask for");
-                self.give_back(job);
-            }
-            known
-        });
-        self.queue.push(jobs);
-    }
-
-    /// Returns a claimed job untouched.
-    fn give_back(&self, job: &FetchedJob) {
-        let run = RunningAttempt {
-            id: job.id,
-            attempt: job.attempt,
-        };
-        let _ = self.completions.send(Outcome::Release.into_transition(run));
+    /// Buffers claimed jobs for the slots.
+    fn push_known(&self, jobs: Vec<FetchedJob>) {
+        self.queue
+            .push(known_only(&self.queue, jobs, &self.completions));
     }
 
     /// Sleeps; returns `true` if `stop` fired first.
@@ -155,4 +163,31 @@ impl Producer {
             () = tokio::time::sleep(pause) => false,
         }
     }
+}
+
+/// The jobs of kinds `queue` runs; gives back any other, which the backend
+/// should not have returned.
+pub(crate) fn known_only(
+    queue: &LocalQueue,
+    mut jobs: Vec<FetchedJob>,
+    completions: &mpsc::UnboundedSender<JobTransition>,
+) -> Vec<FetchedJob> {
+    jobs.retain(|job| {
+        let known = queue.kind(&job.kind).is_some();
+        if !known {
+            tracing::error!(job.id = job.id.get(), job.kind = %job.kind, "the backend returned a job kind this worker did not ask for");
+            give_back(completions, job);
+        }
+        known
+    });
+    jobs
+}
+
+/// Returns a claimed job untouched.
+pub(crate) fn give_back(completions: &mpsc::UnboundedSender<JobTransition>, job: &FetchedJob) {
+    let run = RunningAttempt {
+        id: job.id,
+        attempt: job.attempt,
+    };
+    let _ = completions.send(Outcome::Release.into_transition(run));
 }

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::backend::{FetchedJob, ProgressReport, RunningAttempt};
 use crate::registry::JobDefinition;
+use crate::worker::idle_watch::Watch;
 use crate::worker::metrics::JobCounters;
 use crate::{JobContext, JobId};
 
@@ -74,6 +75,8 @@ pub(crate) struct LocalQueue {
     /// Wakes the producer when it is worth fetching again.
     room: Notify,
     slots: Box<[Slot]>,
+    /// Whether an idle slot listens for new jobs instead of the producer.
+    pub(crate) watch: Watch,
     /// Jobs to hold beyond the slots: what they start within the horizon.
     prefetch: AtomicUsize,
     max_prefetch: usize,
@@ -119,6 +122,7 @@ impl LocalQueue {
             jobs_ready: Notify::new(),
             room: Notify::new(),
             slots: (0..concurrency).map(|_| Slot::default()).collect(),
+            watch: Watch::default(),
             prefetch: AtomicUsize::new(0),
             max_prefetch,
             horizon,
@@ -205,6 +209,39 @@ impl LocalQueue {
             buffer.extend(jobs);
             self.buffered.store(buffer.len(), Ordering::Release);
         }
+        self.wake_slots(count);
+    }
+
+    /// Jobs a slot claimed itself: it runs the first, the others are
+    /// buffered for the other slots. Gives them all back if the queue has
+    /// closed meanwhile.
+    pub(crate) fn push_keeping_first(
+        &self,
+        jobs: Vec<FetchedJob>,
+    ) -> Result<Option<FetchedJob>, Vec<FetchedJob>> {
+        let mut jobs = jobs.into_iter();
+        let (first, rest) = {
+            let mut buffer = lock(&self.buffer);
+            // checked under the lock `close` drains the buffer with
+            if self.closed.load(Ordering::Acquire) {
+                return Err(jobs.collect());
+            }
+            let Some(first) = jobs.next() else {
+                return Ok(None);
+            };
+            self.busy.fetch_add(1, Ordering::AcqRel);
+            buffer.extend(jobs);
+            let rest = buffer.len();
+            self.buffered.store(rest, Ordering::Release);
+            (first, rest)
+        };
+        if rest > 0 {
+            self.wake_slots(rest);
+        }
+        Ok(Some(first))
+    }
+
+    fn wake_slots(&self, count: usize) {
         // As many idle slots as there are new jobs: a lone job wakes one
         // slot, not every idle one, which would be as many tasks to
         // schedule and a parked runtime thread woken to steal them, on the
@@ -222,14 +259,19 @@ impl LocalQueue {
     /// Closes the queue: slots take no more jobs. Returns the buffered
     /// jobs, to be given back.
     pub(crate) fn close(&self) -> Vec<FetchedJob> {
-        self.closed.store(true, Ordering::Release);
         let drained: Vec<FetchedJob> = {
             let mut buffer = lock(&self.buffer);
+            self.closed.store(true, Ordering::Release);
             self.buffered.store(0, Ordering::Release);
             buffer.drain(..).collect()
         };
         self.jobs_ready.notify_waiters();
         drained
+    }
+
+    /// Whether the queue has closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     // ---- the slots' side --------------------------------------------------

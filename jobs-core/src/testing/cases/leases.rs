@@ -212,28 +212,6 @@ pub async fn a_released_job_keeps_its_place_in_the_queue(env: Env) {
     assert_eq!(order, [first, second]);
 }
 
-pub async fn a_new_job_wakes_an_idle_worker(env: Env) {
-    let worker = env
-        .worker(&[record::NAME])
-        .poll_interval(Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .start();
-    // let the worker find the queue empty and go idle
-    let warm = record::enqueue(&env.client, "warm".into()).await.unwrap();
-    wait_for_state(&env.client, warm, JobState::Completed).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let enqueued = tokio::time::Instant::now();
-    let id = record::enqueue(&env.client, "wake".into()).await.unwrap();
-    wait_for_state(&env.client, id, JobState::Completed).await;
-    let took = enqueued.elapsed();
-    worker.shutdown().await;
-    assert!(
-        took < Duration::from_secs(5),
-        "woken, not found by the 30 s poll ({took:?})"
-    );
-}
-
 pub async fn leadership_is_exclusive_and_handed_over(env: Env) {
     use crate::backend::{LeaderElectParams, LeaderResignParams};
     let term = Duration::from_millis(600);

@@ -20,6 +20,7 @@ mod shutdown;
 mod steering;
 mod storage;
 mod versions;
+mod wakeups;
 
 pub use self::admin::*;
 pub use self::bad_input::*;
@@ -38,3 +39,4 @@ pub use self::shutdown::*;
 pub use self::steering::*;
 pub use self::storage::*;
 pub use self::versions::*;
+pub use self::wakeups::*;

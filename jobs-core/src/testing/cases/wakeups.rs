@@ -1,0 +1,94 @@
+//! Wake-ups: an idle worker hears a new job at once, not at its next poll,
+//! whichever of its tasks listens (the producer, or an idle slot holding
+//! the queue's watch), while a run waits and when a burst arrives.
+
+use std::time::Duration;
+
+use crate::JobState;
+use crate::testing::jobs::{record, waits_for_cancel};
+use crate::testing::{Env, wait_for_state};
+
+/// Longer than any wait these cases allow: a job found by the poll fails.
+const POLL: Duration = Duration::from_secs(30);
+/// How soon a woken worker must have run a job.
+const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Runs one job and lets the worker go idle.
+async fn go_idle(env: &Env) {
+    let warm = record::enqueue(&env.client, "warm".into()).await.unwrap();
+    wait_for_state(&env.client, warm, JobState::Completed).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+pub async fn a_new_job_wakes_an_idle_worker(env: Env) {
+    let worker = env
+        .worker(&[record::NAME])
+        .poll_interval(Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .start();
+    // let the worker find the queue empty and go idle
+    let warm = record::enqueue(&env.client, "warm".into()).await.unwrap();
+    wait_for_state(&env.client, warm, JobState::Completed).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let enqueued = tokio::time::Instant::now();
+    let id = record::enqueue(&env.client, "wake".into()).await.unwrap();
+    wait_for_state(&env.client, id, JobState::Completed).await;
+    let took = enqueued.elapsed();
+    worker.shutdown().await;
+    assert!(
+        took < Duration::from_secs(5),
+        "woken, not found by the 30 s poll ({took:?})"
+    );
+}
+
+pub async fn a_new_job_starts_while_another_run_waits(env: Env) {
+    let worker = env
+        .worker(&[record::NAME, waits_for_cancel::NAME])
+        .queue("default", 2)
+        .poll_interval(POLL)
+        .build()
+        .unwrap()
+        .start();
+    go_idle(&env).await;
+    // claimed by the idle queue's watching slot, whose run then waits
+    let waiting = waits_for_cancel::enqueue(&env.client).await.unwrap();
+    wait_for_state(&env.client, waiting, JobState::Running).await;
+    let enqueued = tokio::time::Instant::now();
+    let id = record::enqueue(&env.client, "beside".into()).await.unwrap();
+    wait_for_state(&env.client, id, JobState::Completed).await;
+    let took = enqueued.elapsed();
+    assert!(env.client.cancel(waiting).await.unwrap());
+    worker.shutdown().await;
+    assert!(
+        took < PROMPTLY,
+        "heard while the other run waits, not found by the 30 s poll ({took:?})"
+    );
+}
+
+pub async fn a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll(env: Env) {
+    let worker = env
+        .worker(&[record::NAME])
+        .queue("default", 2)
+        // claimed four at a time: the first claim is full, the rest follow
+        .fetch_batch(4)
+        .poll_interval(POLL)
+        .build()
+        .unwrap()
+        .start();
+    go_idle(&env).await;
+    let enqueued = tokio::time::Instant::now();
+    let burst = (0..20)
+        .map(|at| record::with(format!("burst {at}")))
+        .collect();
+    let ids = env.client.enqueue_many(burst).await.unwrap();
+    for id in ids {
+        wait_for_state(&env.client, id, JobState::Completed).await;
+    }
+    let took = enqueued.elapsed();
+    worker.shutdown().await;
+    assert!(
+        took < PROMPTLY,
+        "the whole burst ran, not only the first claim ({took:?})"
+    );
+}
