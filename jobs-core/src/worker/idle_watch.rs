@@ -187,6 +187,11 @@ impl SlotClaims<'_> {
         if queue.is_closed() {
             return None;
         }
+        let _turn = queue.claim_turn().await;
+        // the producer may have claimed meanwhile: what it buffered goes first
+        if let Some(job) = queue.take_buffered() {
+            return Some(job);
+        }
         let limit = queue.wanted(self.shared.config.fetch_batch).max(1);
         queue.watch.claiming(self.wakeup.seen());
         let fetched = self.plan.fetch(self.shared, &queue.name, limit).await;

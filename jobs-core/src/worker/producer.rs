@@ -76,6 +76,7 @@ impl Producer {
                     () = queue.room() => {}
                 }
             };
+            let turn = queue.claim_turn().await;
             wakeup.mark_seen();
             queue.watch.claiming(wakeup.seen());
             let fetched = plan.fetch(&self.shared, &queue.name, limit).await;
@@ -87,6 +88,7 @@ impl Producer {
                 }
                 Err(PartialFetch { claimed, error }) => {
                     self.push_known(claimed.jobs);
+                    drop(turn);
                     let pause = backoff.failed();
                     tracing::warn!(queue = %queue.name, %error, ?pause, "could not fetch jobs; retrying");
                     if self.sleep_or_stop(pause).await {
@@ -97,6 +99,7 @@ impl Producer {
             };
             let claimed = batch.jobs.len();
             self.push_known(batch.jobs);
+            drop(turn);
             if claimed == limit {
                 continue; // more may be waiting: fetch again once there is room
             }

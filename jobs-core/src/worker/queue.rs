@@ -77,6 +77,10 @@ pub(crate) struct LocalQueue {
     slots: Box<[Slot]>,
     /// Whether an idle slot listens for new jobs instead of the producer.
     pub(crate) watch: Watch,
+    /// Held by whoever claims (the producer or the watching slot) from the
+    /// claim until its jobs are buffered, so that jobs are buffered in the
+    /// order they were claimed.
+    claiming: tokio::sync::Mutex<()>,
     /// Jobs to hold beyond the slots: what they start within the horizon.
     prefetch: AtomicUsize,
     max_prefetch: usize,
@@ -123,6 +127,7 @@ impl LocalQueue {
             room: Notify::new(),
             slots: (0..concurrency).map(|_| Slot::default()).collect(),
             watch: Watch::default(),
+            claiming: tokio::sync::Mutex::new(()),
             prefetch: AtomicUsize::new(0),
             max_prefetch,
             horizon,
@@ -267,6 +272,11 @@ impl LocalQueue {
         };
         self.jobs_ready.notify_waiters();
         drained
+    }
+
+    /// The right to claim: one claim at a time, buffered before the next.
+    pub(crate) async fn claim_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.claiming.lock().await
     }
 
     /// Whether the queue has closed.
