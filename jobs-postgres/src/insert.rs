@@ -53,13 +53,14 @@ inserted AS (
 )
 SELECT {inserted} FROM inserted
 UNION ALL
--- one notification per statement, naming the queues that got ready jobs;
+-- one notification per statement, naming the queues that got ready jobs
+-- or jobs due later (an idle worker's claim then learns when to look);
 -- inside a transaction it is delivered at commit, or never
 -- (the queues made distinct by hashing: string_agg(DISTINCT ..) would
 -- sort every row)
 SELECT NULL, NULL, NULL FROM (
     SELECT pg_notify($8, string_agg(queue, ',')) FROM (
-        SELECT DISTINCT queue FROM inserted WHERE state = 'available'
+        SELECT DISTINCT queue FROM inserted WHERE state IN ('available', 'scheduled')
     ) AS ready
     HAVING count(*) > 0
 ) AS notified";

@@ -69,13 +69,14 @@
 //!
 //! # How it is fast
 //!
-//! Jobs are claimed in batches by one `UPDATE ... FROM (SELECT ... FOR UPDATE
-//! SKIP LOCKED)` statement over a partial index of waiting rows; outcomes
-//! are written in batches with one `UPDATE ... FROM unnest(..)`; many jobs
-//! are inserted with one `INSERT ... SELECT FROM unnest(..)`. Each insert
-//! statement sends one `NOTIFY`, which a `LISTEN` connection per process
-//! turns into wake-ups of idle queues; workers poll as well, so a lost
-//! notification costs at most the poll interval.
+//! Jobs are claimed in batches by one `UPDATE ... WHERE ctid =
+//! ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED))` statement over a partial
+//! index of waiting rows; outcomes are written in batches with one
+//! `UPDATE ... FROM unnest(..)`; many jobs are inserted with one
+//! `INSERT ... SELECT FROM unnest(..)`. Each insert statement sends one
+//! `NOTIFY` (for jobs ready now or due later), which a `LISTEN` connection
+//! per process turns into wake-ups of idle queues; workers poll as well, so
+//! a lost notification costs at most the poll interval.
 //!
 //! # Schema
 //!

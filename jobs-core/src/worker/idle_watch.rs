@@ -49,12 +49,20 @@ pub(crate) struct Watch {
     looks: Mutex<Looks>,
 }
 
-/// When the producer looks next, and whether a slot's claim saw a job due
-/// before that.
+/// When the producer looks next, and the earliest due time a slot's claim
+/// reported since the producer's last claim.
 #[derive(Debug, Default)]
 struct Looks {
     next: Option<DateTime<Utc>>,
-    sooner: bool,
+    due: Option<DateTime<Utc>>,
+}
+
+impl Looks {
+    /// The reported due time, if it comes before the producer's next look.
+    fn sooner(&self) -> Option<DateTime<Utc>> {
+        let due = self.due?;
+        self.next.is_none_or(|next| due < next).then_some(due)
+    }
 }
 
 impl Watch {
@@ -121,29 +129,34 @@ impl Watch {
         self.paused.store(false, Ordering::Release);
     }
 
-    /// The producer waits until `next` unless told otherwise.
-    pub(crate) fn producer_looks_at(&self, next: Option<DateTime<Utc>>) {
-        *lock(&self.looks) = Looks {
-            next,
-            sooner: false,
-        };
+    /// The producer is about to claim: what it claims and the due time it
+    /// learns supersede what slots reported before (claims take turns).
+    pub(crate) fn producer_claims(&self) {
+        lock(&self.looks).due = None;
+    }
+
+    /// The producer looks next at `next` (`None`: only when signalled);
+    /// returns a due time a slot reported before that, to look at instead.
+    pub(crate) fn producer_looks_at(&self, next: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        let mut looks = lock(&self.looks);
+        looks.next = next;
+        looks.sooner()
     }
 
     /// A slot's claim saw a job due at `due`: wakes the producer if that is
     /// before its next look.
     fn saw_due(&self, due: DateTime<Utc>) {
         let mut looks = lock(&self.looks);
-        if looks.next.is_none_or(|next| due < next) {
-            looks.sooner = true;
+        looks.due = Some(looks.due.map_or(due, |known| known.min(due)));
+        if looks.sooner().is_some() {
             drop(looks);
             self.changed.notify_one();
         }
     }
 
-    /// Whether the producer should look now rather than at its next look;
-    /// clears the flag.
-    pub(crate) fn look_sooner(&self) -> bool {
-        std::mem::take(&mut lock(&self.looks).sooner)
+    /// A due time a slot reported before the producer's next look.
+    pub(crate) fn sooner(&self) -> Option<DateTime<Utc>> {
+        lock(&self.looks).sooner()
     }
 
     /// Waits until the watch changed hands or a job is due sooner.
@@ -222,6 +235,14 @@ impl SlotClaims<'_> {
                 None
             }
         }
+    }
+}
+
+impl Drop for SlotClaims<'_> {
+    /// A slot that ends (at shutdown, or should it ever fail) leaves the
+    /// listening to the producer.
+    fn drop(&mut self) {
+        self.queue.watch.release(self.slot);
     }
 }
 

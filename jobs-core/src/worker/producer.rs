@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -79,6 +79,7 @@ impl Producer {
             let turn = queue.claim_turn().await;
             wakeup.mark_seen();
             queue.watch.claiming(wakeup.seen());
+            queue.watch.producer_claims();
             let fetched = plan.fetch(&self.shared, &queue.name, limit).await;
             let batch = match fetched {
                 Ok(batch) => {
@@ -125,7 +126,9 @@ impl Producer {
             let next_look = chrono::Duration::from_std(wait)
                 .ok()
                 .and_then(|wait| Utc::now().checked_add_signed(wait));
-            queue.watch.producer_looks_at(next_look);
+            if let Some(due) = queue.watch.producer_looks_at(next_look) {
+                idle.as_mut().reset(instant_at(due));
+            }
             loop {
                 // an idle slot may hold the watch: then it listens, not this loop
                 let listening = !queue.watch.held();
@@ -143,9 +146,10 @@ impl Producer {
                     () = &mut idle => break,
                     // a limited kind's run ended here: its limit may have room
                     () = queue.room(), if plan.is_limited() => break,
+                    // a slot's claim saw a job due sooner: look then
                     () = queue.watch.changed() => {
-                        if queue.watch.look_sooner() {
-                            break;
+                        if let Some(due) = queue.watch.sooner() {
+                            idle.as_mut().reset(instant_at(due));
                         }
                     }
                 }
@@ -166,6 +170,14 @@ impl Producer {
             () = tokio::time::sleep(pause) => false,
         }
     }
+}
+
+/// The instant of the runtime's clock at wall-clock time `at` (now, if
+/// `at` has passed).
+fn instant_at(at: DateTime<Utc>) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let until = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    now.checked_add(until).unwrap_or(now)
 }
 
 /// The jobs of kinds `queue` runs; gives back any other, which the backend

@@ -92,3 +92,25 @@ pub async fn a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll(env: Env
         "the whole burst ran, not only the first claim ({took:?})"
     );
 }
+
+pub async fn a_job_due_soon_runs_when_due_not_at_the_next_poll(env: Env) {
+    let worker = env
+        .worker(&[record::NAME])
+        .poll_interval(POLL)
+        .build()
+        .unwrap()
+        .start();
+    go_idle(&env).await;
+    let due_in = Duration::from_millis(400);
+    let enqueued = tokio::time::Instant::now();
+    let id = record::schedule(&env.client, due_in, "soon".into())
+        .await
+        .unwrap();
+    wait_for_state(&env.client, id, JobState::Completed).await;
+    let took = enqueued.elapsed();
+    worker.shutdown().await;
+    assert!(
+        took >= due_in && took < PROMPTLY,
+        "ran when due, not early and not at the 30 s poll ({took:?})"
+    );
+}
