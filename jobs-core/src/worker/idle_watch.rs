@@ -18,7 +18,15 @@
 //!
 //! The signals handled so far travel with the watch: whoever claims records
 //! them, and whoever takes over starts from there, so a signal sent while
-//! the watch changes hands is neither lost nor handled twice.
+//! the watch changes hands is neither lost nor handled twice. Claims take
+//! turns (`LocalQueue::claim_turn`): a slot's claim and the producer's
+//! never overlap, so jobs are buffered in the order they were claimed, and
+//! a slot takes what the producer buffered before claiming anew. A due
+//! time a slot's claim sees before the producer's next look moves the
+//! producer's timer.
+//!
+//! A run that blocks its thread (rather than awaiting) while its slot holds
+//! the watch leaves the queue to the producer's poll until it returns.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
