@@ -23,21 +23,18 @@ async fn go_idle(env: &Env) {
 pub async fn a_new_job_wakes_an_idle_worker(env: Env) {
     let worker = env
         .worker(&[record::NAME])
-        .poll_interval(Duration::from_secs(30))
+        .poll_interval(POLL)
         .build()
         .unwrap()
         .start();
-    // let the worker find the queue empty and go idle
-    let warm = record::enqueue(&env.client, "warm".into()).await.unwrap();
-    wait_for_state(&env.client, warm, JobState::Completed).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    go_idle(&env).await;
     let enqueued = tokio::time::Instant::now();
     let id = record::enqueue(&env.client, "wake".into()).await.unwrap();
     wait_for_state(&env.client, id, JobState::Completed).await;
     let took = enqueued.elapsed();
     worker.shutdown().await;
     assert!(
-        took < Duration::from_secs(5),
+        took < PROMPTLY,
         "woken, not found by the 30 s poll ({took:?})"
     );
 }
