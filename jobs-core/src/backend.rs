@@ -56,7 +56,9 @@
 //!   `scheduled_at` if given; attempt − 1 if `attempt_counted` is false;
 //!   the error appended to the history; `finished_at = now` for a finished
 //!   state; the lease cleared. A transition that fails the fence is
-//!   skipped silently.
+//!   skipped silently. Calls may overlap, never with a job in common, when
+//!   [`completion_writers`](Backend::completion_writers) allows more than
+//!   one.
 //! - **Leases** ([`job_heartbeat`](Backend::job_heartbeat)): renew, under
 //!   the same fence; report the runs that failed it, so their workers stop
 //!   them. [`job_expired_list`](Backend::job_expired_list) lists running jobs
@@ -280,6 +282,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Applies attempt outcomes, each fenced by its run.
     async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<(), BoxError>;
+
+    /// How many [`job_complete_many`](Self::job_complete_many) calls a
+    /// worker may have in flight at once, each with its own jobs. The
+    /// default, one, writes outcomes one batch at a time. A store whose
+    /// writes wait for a flush to disk can take more: while one batch
+    /// waits for its flush, the next is already being written.
+    fn completion_writers(&self) -> usize {
+        1
+    }
 
     /// Renews the leases of running attempts. Returns those of them that are
     /// no longer running at that attempt (cancelled through the client,

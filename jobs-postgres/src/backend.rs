@@ -363,6 +363,16 @@ impl Backend for PgBackend {
         Ok(())
     }
 
+    /// Two: each write ends waiting for its commit to be flushed to disk
+    /// (a sixth of a completion's time in a drain), and a second batch
+    /// keeps the server working meanwhile (draining at concurrency 16,
+    /// 82 k jobs/s with one, 89 k with two). One on a pool of one
+    /// connection.
+    fn completion_writers(&self) -> usize {
+        let connections = self.inner.pool.options().get_max_connections();
+        if connections > 1 { 2 } else { 1 }
+    }
+
     async fn job_heartbeat(
         &self,
         params: JobHeartbeatParams<'_>,
