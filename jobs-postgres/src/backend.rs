@@ -366,11 +366,11 @@ impl Backend for PgBackend {
     /// Two: each write ends waiting for its commit to be flushed to disk
     /// (a sixth of a completion's time in a drain), and a second batch
     /// keeps the server working meanwhile (draining at concurrency 16,
-    /// 82 k jobs/s with one, 89 k with two). One on a pool of one
-    /// connection.
+    /// 82 k jobs/s with one, 89 k with two). One on a pool of fewer than
+    /// four connections, which the claims and enqueues need as well.
     fn completion_writers(&self) -> usize {
         let connections = self.inner.pool.options().get_max_connections();
-        if connections > 1 { 2 } else { 1 }
+        if connections >= 4 { 2 } else { 1 }
     }
 
     async fn job_heartbeat(

@@ -9,6 +9,7 @@ mod claim;
 mod drain;
 mod flow;
 mod health;
+mod outcomes;
 mod parents;
 mod tx;
 mod unique;
