@@ -17,7 +17,7 @@
 //! a failure in a later round would leave the earlier rounds' jobs stored;
 //! [`insert_many_atomically`] runs such a batch in a transaction of its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
@@ -32,6 +32,8 @@ use crate::{Error, Result};
 pub(crate) const UNFINISHED: &str =
     "('awaiting', 'scheduled', 'available', 'running', 'retryable')";
 
+/// The rows stored: one array per column unnested in input order, and
+/// inserted in that order. Followed by one of the two tails below.
 const INSERT: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::integer[],
@@ -49,21 +51,36 @@ inserted AS (
     FROM input
     ORDER BY ord
     {on_conflict}
-    RETURNING id, kind, unique_key, queue, state
-)
-SELECT {inserted} FROM inserted
+    RETURNING {returning}
+)";
+
+/// [`INSERT`]'s tail where rows may collide: each stored row's id, kind and
+/// key, to tell the collided rows apart, and one notification per
+/// statement naming the queues that got ready jobs or jobs due later (an
+/// idle worker's claim then learns when to look). Inside a transaction it
+/// is delivered at commit, or never. The queues are made distinct by
+/// hashing: `string_agg(DISTINCT ..)` would sort every row.
+const UNIQUE_TAIL: &str = "
+SELECT id, kind, unique_key FROM inserted
 UNION ALL
--- one notification per statement, naming the queues that got ready jobs
--- or jobs due later (an idle worker's claim then learns when to look);
--- inside a transaction it is delivered at commit, or never
--- (the queues made distinct by hashing: string_agg(DISTINCT ..) would
--- sort every row)
 SELECT NULL, NULL, NULL FROM (
     SELECT pg_notify($8, string_agg(queue, ',')) FROM (
         SELECT DISTINCT queue FROM inserted WHERE state IN ('available', 'scheduled')
     ) AS ready
     HAVING count(*) > 0
 ) AS notified";
+
+/// [`INSERT`]'s tail where every row is stored (no unique keys): the ids in
+/// one array, one row instead of a row per job, and the notification
+/// naming the batch's queues as `$11`, made distinct by the caller, sent
+/// once some row was stored. (Made distinct from the stored rows, the
+/// queues took a sort of the whole batch: a tenth of the statement.)
+const PLAIN_TAIL: &str = "
+SELECT array_agg(id),
+       (SELECT count(*) FROM (
+            SELECT pg_notify($8, $11) FROM (SELECT FROM inserted LIMIT 1) AS stored
+        ) AS notified)
+FROM inserted";
 
 const EXISTING: &str = "
 SELECT j.id, j.kind, j.unique_key
@@ -100,14 +117,16 @@ impl InsertSql {
         let fill = |template: &str| render(&template.replace("{unfinished}", UNFINISHED), schema);
         Self {
             insert: fill(
-                &INSERT
+                &(INSERT
                     .replace("{on_conflict}", ON_CONFLICT)
-                    .replace("{inserted}", "id, kind, unique_key"),
+                    .replace("{returning}", "id, kind, unique_key, queue, state")
+                    + UNIQUE_TAIL),
             ),
             insert_plain: fill(
-                &INSERT
+                &(INSERT
                     .replace("{on_conflict}", "")
-                    .replace("{inserted}", "id, NULL, NULL"),
+                    .replace("{returning}", "id")
+                    + PLAIN_TAIL),
             ),
             existing: fill(EXISTING),
             channel: channel.to_owned(),
@@ -251,15 +270,17 @@ async fn insert_plain_rows(
     sql: &InsertSql,
     jobs: &[&NewJob],
 ) -> Result<Vec<JobId>> {
-    let rows = bind_columns(sqlx::query(sql.insert_plain.clone()), &sql.channel, jobs)
-        .fetch_all(&mut *conn)
+    let row = bind_columns(sqlx::query(sql.insert_plain.clone()), &sql.channel, jobs)
+        .bind(distinct_queues(jobs))
+        .fetch_one(&mut *conn)
         .await
         .map_err(Error::db(describe(jobs)))?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: Option<i64> = row.try_get(0).map_err(Error::db("read inserted ids"))?;
-        ids.extend(id.map(JobId::new));
-    }
+    let ids: Option<Vec<i64>> = row.try_get(0).map_err(Error::db("read inserted ids"))?;
+    let mut ids: Vec<JobId> = ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(JobId::new)
+        .collect();
     // Ids come from one sequence in insertion order, which is input order.
     ids.sort_unstable();
     if ids.len() != jobs.len() {
@@ -269,6 +290,23 @@ async fn insert_plain_rows(
         ));
     }
     Ok(ids)
+}
+
+/// The queues of `jobs`, each once, in order of first appearance, joined
+/// by commas: the notification's payload.
+fn distinct_queues(jobs: &[&NewJob]) -> String {
+    let mut seen = HashSet::new();
+    let mut queues = Vec::new();
+    let mut last = None;
+    for job in jobs {
+        let queue: &str = &job.queue;
+        // a batch is mostly one queue: no lookup while it does not change
+        if last != Some(queue) && seen.insert(queue) {
+            queues.push(queue);
+        }
+        last = Some(queue);
+    }
+    queues.join(",")
 }
 
 /// [`INSERT`]'s parameters: one array per column, and the channel.

@@ -118,6 +118,7 @@ macro_rules! conformance_suite {
             a_new_job_wakes_an_idle_worker,
             a_new_job_starts_while_another_run_waits,
             a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll,
+            a_batch_across_queues_wakes_each_queue,
             a_job_due_soon_runs_when_due_not_at_the_next_poll,
             leadership_is_exclusive_and_handed_over,
             finished_jobs_are_pruned_after_their_retention,

@@ -1,7 +1,7 @@
 //! Wake-ups: an idle worker hears a new job at once, not at its next poll,
 //! whichever of its tasks listens (the producer, or an idle slot holding
-//! the queue's watch), while a run waits, when a burst arrives, and when
-//! a job comes due soon.
+//! the queue's watch), while a run waits, when a burst arrives, when
+//! a job comes due soon, and on every queue a batch fills.
 
 use std::time::Duration;
 
@@ -82,6 +82,28 @@ pub async fn a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll(env: Env
     assert!(
         took < PROMPTLY,
         "the whole burst ran, not only the first claim ({took:?})"
+    );
+}
+
+pub async fn a_batch_across_queues_wakes_each_queue(env: Env) {
+    let builder = env
+        .worker(&[record::NAME])
+        .queue("default", 1)
+        .queue("other", 1);
+    let worker = idle_worker(&env, builder).await;
+    let enqueued = Instant::now();
+    // the second queue named only by the batch's later jobs
+    let batch = vec![
+        record::with("default".into()),
+        record::with("other".into()).queue("other"),
+        record::with("other again".into()).queue("other"),
+    ];
+    let ids = env.client.enqueue_many(batch).await.unwrap();
+    let took = completed_after(&env, enqueued, &ids).await;
+    worker.shutdown().await;
+    assert!(
+        took < PROMPTLY,
+        "each queue of the batch heard it, not only the first ({took:?})"
     );
 }
 
