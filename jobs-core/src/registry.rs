@@ -123,10 +123,10 @@ impl JobDefinition {
     /// brings the arguments all the way to the current version. Its error
     /// (or arguments that are not JSON) is a permanent failure: the job is
     /// `Dead` with the message, and `Client::retry` runs it again after a fix.
-    pub(crate) fn args_for(&self, version: u32, args: &str) -> Result<Arc<str>, JobError> {
+    pub(crate) fn args_for(&self, version: u32, args: &Arc<str>) -> Result<Arc<str>, JobError> {
         let upgrade = match self.upgrade {
             Some(upgrade) if version < self.version => upgrade,
-            _ => return Ok(Arc::from(args)),
+            _ => return Ok(Arc::clone(args)),
         };
         let stored: serde_json::Value = serde_json::from_str(args).map_err(|error| {
             JobError::permanent(format!(

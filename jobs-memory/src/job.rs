@@ -3,6 +3,8 @@
 //! strings, and the rarely used parts (unique key, error history) live in
 //! an optional box.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use jobs_core::{AttemptError, BatchId, JobId, JobState};
 
@@ -12,8 +14,9 @@ use crate::names::NameId;
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) id: i64,
-    /// The arguments as JSON text, as enqueued.
-    pub(crate) args: Box<str>,
+    /// The arguments as JSON text, as enqueued: shared with each run that
+    /// claims the job, which then copies nothing.
+    pub(crate) args: Arc<str>,
     pub(crate) created_at: DateTime<Utc>,
     /// When it may run (next). Also the time key of the queue indexes, so it
     /// only changes while the job is out of them.
@@ -50,7 +53,7 @@ struct Extra {
 #[derive(Debug)]
 pub(crate) struct JobSeed {
     pub(crate) id: i64,
-    pub(crate) args: Box<str>,
+    pub(crate) args: Arc<str>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) scheduled_at: DateTime<Utc>,
     pub(crate) max_attempts: u32,

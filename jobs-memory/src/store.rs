@@ -277,7 +277,13 @@ impl Store {
         let slot = self.jobs.insert(Job::new(
             JobSeed {
                 id,
-                args: exact_box(job.args),
+                // a copy of its own size, shared by every run: encoders
+                // leave spare capacity (serde_json starts at 128 bytes), and
+                // shrinking in place would keep the spare tail as a hole
+                // between long-lived jobs that small allocations rarely fill
+                // (80 MB over a million queued jobs), whereas the copy frees
+                // the whole buffer for the next encode to reuse
+                args: Arc::from(job.args),
                 created_at: now,
                 scheduled_at: job.scheduled_at.unwrap_or(now),
                 max_attempts: job.max_attempts,
@@ -410,7 +416,7 @@ impl Store {
             jobs.push(FetchedJob {
                 id: JobId::new(id),
                 kind,
-                args: String::from(&*job.args),
+                args: Arc::clone(&job.args),
                 attempt: job.attempt,
                 max_attempts: job.max_attempts,
                 version: job.version,
@@ -661,19 +667,6 @@ fn apply(job: &mut Job, transition: JobTransition, now: DateTime<Utc>) {
     }
     // the lease ends; a finished job keeps when it finished instead
     job.set_until(transition.state.is_finished().then_some(now));
-}
-
-/// The arguments in an allocation of their own size. Encoders leave spare
-/// capacity (serde_json starts at 128 bytes); shrinking in place would keep
-/// the spare tail as a hole between long-lived jobs that small allocations
-/// rarely fill (80 MB over a million queued jobs), whereas a copy frees the
-/// whole buffer for the next encode to reuse.
-fn exact_box(args: String) -> Box<str> {
-    if args.len() == args.capacity() {
-        args.into_boxed_str()
-    } else {
-        Box::from(args.as_str())
-    }
 }
 
 fn decrement(counts: &mut QueueCounts, state: JobState) {

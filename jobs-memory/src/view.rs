@@ -16,7 +16,7 @@ pub(crate) struct JobView {
     pub(crate) id: i64,
     pub(crate) kind: Arc<str>,
     pub(crate) queue: Arc<str>,
-    pub(crate) args: Box<str>,
+    pub(crate) args: Arc<str>,
     pub(crate) state: JobState,
     pub(crate) attempt: u32,
     pub(crate) max_attempts: u32,
@@ -60,7 +60,7 @@ impl JobView {
     /// (only possible through a hand-written `NewJob`) are shown as a string.
     pub(crate) fn into_info(self) -> JobInfo {
         let args = serde_json::from_str(&self.args)
-            .unwrap_or_else(|_| Value::String(String::from(self.args)));
+            .unwrap_or_else(|_| Value::String(String::from(&*self.args)));
         JobInfo {
             id: JobId::new(self.id),
             kind: String::from(&*self.kind),

@@ -56,6 +56,7 @@
 //! [`crate::flow`].
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jobs_core::JobId;
@@ -227,7 +228,7 @@ pub(crate) fn read_claimed(rows: Vec<PgRow>, request: &JobFetchParams<'_>) -> Re
         let job = FetchedJob {
             id: JobId::new(id),
             kind,
-            args: row.try_get(2).map_err(read)?,
+            args: Arc::from(row.try_get::<&str, _>(2).map_err(read)?),
             attempt: u32::try_from(attempt).unwrap_or(0),
             max_attempts: u32::try_from(max_attempts).unwrap_or(0),
             version: u32::try_from(version).unwrap_or(1),

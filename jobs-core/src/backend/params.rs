@@ -3,6 +3,7 @@
 //! ids and attempts or two adjacent arguments of one type.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -170,8 +171,9 @@ pub struct FetchedJob {
     /// thousand jobs at a time; copying each name would cost an allocation
     /// per job).
     pub kind: Cow<'static, str>,
-    /// The arguments as JSON text.
-    pub args: String,
+    /// The arguments as JSON text, shared: the run takes them without a
+    /// copy (and a backend that keeps them in memory hands out its own).
+    pub args: Arc<str>,
     /// This attempt's number (counting from 1), the fencing token of its
     /// outcome.
     pub attempt: u32,

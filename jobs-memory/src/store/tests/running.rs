@@ -92,7 +92,7 @@ fn fetch_claims_within_one_queue_and_starts_a_lease() {
         (ids[0], 1, 3)
     );
     assert_eq!(claimed.kind, "a");
-    assert_eq!(claimed.args, r#"{"n":1}"#);
+    assert_eq!(&*claimed.args, r#"{"n":1}"#);
     assert_eq!((claimed.created_at, claimed.scheduled_at), (t(0), t(0)));
     let running = view(&mut store, ids[0], t(1));
     assert_eq!((running.state, running.attempt), (JobState::Running, 1));
