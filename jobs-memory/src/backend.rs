@@ -127,7 +127,7 @@ impl MemoryBackend {
     }
 
     fn signal(&self, effects: Effects) {
-        for queue in &effects.wake {
+        for queue in effects.wake.iter() {
             self.shared.wake.notify(queue);
         }
         if effects.room {

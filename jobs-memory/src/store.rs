@@ -63,9 +63,32 @@ pub(crate) enum Rejected {
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Effects {
     /// Queues whose fetch loops should look again.
-    pub(crate) wake: Vec<Arc<str>>,
+    pub(crate) wake: Wakes,
     /// Room was freed while an insert was waiting for it.
     pub(crate) room: bool,
+}
+
+/// The queues an operation woke, each once. Nearly every operation wakes
+/// one queue (an enqueue, a retry): that one is kept in place, so the
+/// enqueue of a single job allocates no list for it.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Wakes {
+    first: Option<Arc<str>>,
+    more: Vec<Arc<str>>,
+}
+
+impl Wakes {
+    fn push(&mut self, queue: Arc<str>) {
+        match self.first {
+            None => self.first = Some(queue),
+            Some(_) => self.more.push(queue),
+        }
+    }
+
+    /// The queues, in the order they were woken.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.first.iter().chain(&self.more)
+    }
 }
 
 /// Everything one memory backend stores.
@@ -153,11 +176,10 @@ impl Store {
 
     /// What the operations since the last call ask of the backend.
     pub(crate) fn take_effects(&mut self) -> Effects {
-        let wake = self
-            .wake
-            .drain(..)
-            .map(|queue| Arc::clone(self.queue_names.name(queue)))
-            .collect();
+        let mut wake = Wakes::default();
+        for queue in self.wake.drain(..) {
+            wake.push(Arc::clone(self.queue_names.name(queue)));
+        }
         Effects {
             wake,
             room: std::mem::take(&mut self.room_freed),
