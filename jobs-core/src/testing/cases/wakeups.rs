@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::testing::jobs::{record, waits_for_cancel};
 use crate::testing::{Env, wait_for_state};
-use crate::{JobId, JobState, WorkerBuilder, WorkerHandle};
+use crate::{JobBuilder, JobId, JobState, WorkerBuilder, WorkerHandle};
 
 /// Longer than any wait these cases allow: a job found by the poll fails.
 const POLL: Duration = Duration::from_secs(30);
@@ -32,6 +32,20 @@ async fn completed_after(env: &Env, since: Instant, ids: &[JobId]) -> Duration {
         wait_for_state(&env.client, id, JobState::Completed).await;
     }
     since.elapsed()
+}
+
+/// Enqueues `batch` in one call for the idle `worker`, waits until every
+/// job of it completed and shuts the worker down: how long that took.
+async fn batch_completed_after(
+    env: &Env,
+    worker: WorkerHandle,
+    batch: Vec<JobBuilder>,
+) -> Duration {
+    let enqueued = Instant::now();
+    let ids = env.client.enqueue_many(batch).await.unwrap();
+    let took = completed_after(env, enqueued, &ids).await;
+    worker.shutdown().await;
+    took
 }
 
 pub async fn a_new_job_wakes_an_idle_worker(env: Env) {
@@ -72,13 +86,10 @@ pub async fn a_burst_on_an_idle_queue_runs_without_waiting_for_the_poll(env: Env
         // claimed four at a time: the first claim is full, the rest follow
         .fetch_batch(4);
     let worker = idle_worker(&env, builder).await;
-    let enqueued = Instant::now();
     let burst = (0..20)
         .map(|at| record::with(format!("burst {at}")))
         .collect();
-    let ids = env.client.enqueue_many(burst).await.unwrap();
-    let took = completed_after(&env, enqueued, &ids).await;
-    worker.shutdown().await;
+    let took = batch_completed_after(&env, worker, burst).await;
     assert!(
         took < PROMPTLY,
         "the whole burst ran, not only the first claim ({took:?})"
@@ -91,16 +102,13 @@ pub async fn a_batch_across_queues_wakes_each_queue(env: Env) {
         .queue("default", 1)
         .queue("other", 1);
     let worker = idle_worker(&env, builder).await;
-    let enqueued = Instant::now();
     // the second queue named only by the batch's later jobs
     let batch = vec![
         record::with("default".into()),
         record::with("other".into()).queue("other"),
         record::with("other again".into()).queue("other"),
     ];
-    let ids = env.client.enqueue_many(batch).await.unwrap();
-    let took = completed_after(&env, enqueued, &ids).await;
-    worker.shutdown().await;
+    let took = batch_completed_after(&env, worker, batch).await;
     assert!(
         took < PROMPTLY,
         "each queue of the batch heard it, not only the first ({took:?})"
