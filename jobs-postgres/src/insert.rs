@@ -58,8 +58,9 @@ inserted AS (
 /// key, to tell the collided rows apart, and one notification per
 /// statement naming the queues that got ready jobs or jobs due later (an
 /// idle worker's claim then learns when to look). Inside a transaction it
-/// is delivered at commit, or never. The queues are made distinct by
-/// hashing: `string_agg(DISTINCT ..)` would sort every row.
+/// is delivered at commit, or never. The queues are made distinct from
+/// the stored rows, since a collided row stored nothing (PostgreSQL sorts
+/// the rows for it).
 const UNIQUE_TAIL: &str = "
 SELECT id, kind, unique_key FROM inserted
 UNION ALL
@@ -74,7 +75,8 @@ SELECT NULL, NULL, NULL FROM (
 /// one array, one row instead of a row per job, and the notification
 /// naming the batch's queues as `$11`, made distinct by the caller, sent
 /// once some row was stored. (Made distinct from the stored rows, the
-/// queues took a sort of the whole batch: a tenth of the statement.)
+/// queues took a sort of the whole batch: about 7 % of the statement's
+/// server time for 5,000 rows.)
 const PLAIN_TAIL: &str = "
 SELECT array_agg(id),
        (SELECT count(*) FROM (
