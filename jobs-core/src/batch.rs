@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BatchInsertParams, InsertMode};
+use crate::worker::metrics::count_enqueued;
 use crate::{BatchId, Client, EnqueueError, JobBuilder, JobId, JobState};
 
 /// Jobs enqueued together, with an `on_success` job that runs once every one
@@ -87,6 +88,13 @@ impl Batch {
     /// addition to any parents their builders name.
     pub async fn enqueue(self, client: &Client) -> Result<BatchId, EnqueueError> {
         let max_payload = client.max_payload_limit();
+        let counted: Vec<_> = self
+            .jobs
+            .iter()
+            .chain(&self.on_success)
+            .chain(&self.on_complete)
+            .map(JobBuilder::enqueued_metric)
+            .collect();
         let convert = |job: JobBuilder| job.into_new_job(max_payload);
         let params = BatchInsertParams {
             jobs: self
@@ -98,16 +106,9 @@ impl Batch {
             on_complete: self.on_complete.map(convert).transpose()?,
             mode: InsertMode::Wait,
         };
-        let kinds: Vec<_> = params
-            .jobs
-            .iter()
-            .chain(&params.on_success)
-            .chain(&params.on_complete)
-            .map(|job| job.kind.clone())
-            .collect();
         let inserted = client.backend().batch_insert(params).await?;
-        for kind in kinds {
-            metrics::counter!(crate::metric_names::ENQUEUED, "kind" => kind).increment(1);
+        for key in counted {
+            count_enqueued(key, 1);
         }
         Ok(inserted.id)
     }

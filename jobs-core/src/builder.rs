@@ -106,6 +106,11 @@ impl JobBuilder {
         self.definition.name
     }
 
+    /// The key of the kind's `jobs_enqueued_total` counter.
+    pub(crate) fn enqueued_metric(&self) -> &'static metrics::Key {
+        self.definition.enqueued_metric
+    }
+
     /// Runs no earlier than `delay` from now.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.run_at = Some(RunAt::After(delay));

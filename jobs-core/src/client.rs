@@ -12,7 +12,7 @@ use crate::batch::BatchInfo;
 use crate::builder::JobBuilder;
 use crate::health::{Health, HealthInputs, HealthThresholds};
 use crate::id::BatchId;
-use crate::worker::metrics::names;
+use crate::worker::metrics::{count_enqueued, names};
 use crate::worker::scheduler::stored_schedule_job;
 use crate::{
     Counts, EnqueueError, Error, FinishedMinute, JobFilter, JobId, JobInfo, JobState, QueueInfo,
@@ -98,14 +98,14 @@ impl Client {
         job: JobBuilder,
         mode: InsertMode,
     ) -> Result<JobId, EnqueueError> {
+        let counted = job.enqueued_metric();
         let row = job.into_new_job(self.max_payload)?;
-        let kind = row.kind.clone();
         let params = JobInsertManyParams {
             jobs: vec![row],
             mode,
         };
         let ids = self.backend.job_insert_many(params).await?;
-        metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
+        count_enqueued(counted, 1);
         ids.into_iter().next().ok_or_else(|| {
             EnqueueError::Backend("the backend stored the job but returned no id".into())
         })
@@ -117,18 +117,18 @@ impl Client {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
+        let counted: Vec<_> = jobs.iter().map(JobBuilder::enqueued_metric).collect();
         let rows = jobs
             .into_iter()
             .map(|job| job.into_new_job(self.max_payload))
             .collect::<Result<Vec<_>, _>>()?;
-        let kinds: Vec<_> = rows.iter().map(|row| row.kind.clone()).collect();
         let params = JobInsertManyParams {
             jobs: rows,
             mode: InsertMode::Wait,
         };
         let ids = self.backend.job_insert_many(params).await?;
-        for kind in kinds {
-            metrics::counter!(names::ENQUEUED, "kind" => kind).increment(1);
+        for key in counted {
+            count_enqueued(key, 1);
         }
         Ok(ids)
     }

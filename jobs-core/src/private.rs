@@ -16,11 +16,13 @@ pub use crate::registry::{
     RecurringRegistration, StateRequirement, UpgradeFn, jobs, schedules,
 };
 pub use crate::retry::{Backoff, RetryPolicy};
+pub use crate::worker::metrics::{enqueued_metric_key, kind_label};
 pub use crate::worker::shared_states::SharedStates;
 pub use crate::{Client, EnqueueError, Error, JobContext, JobError, JobId, State};
 pub use chrono::{DateTime, Utc};
 pub use core::time::Duration;
 pub use inventory;
+pub use metrics::{Key as MetricKey, Label as MetricLabel};
 pub use serde;
 pub use serde_json;
 pub use std::boxed::Box;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use jobs_core::testing::wait_for_state;
-use jobs_core::{Client, JobContext, JobError, JobState, Worker, job};
+use jobs_core::{Batch, Client, JobContext, JobError, JobState, Worker, job};
 use jobs_memory::MemoryBackend;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tracing::span::{Attributes, Id};
@@ -208,4 +208,24 @@ async fn attempts_run_in_job_spans_with_events_and_counters() {
     assert_eq!(recorder.counter("jobs_started_total", &doomed_labels), 1);
     assert_eq!(recorder.counter("jobs_dead_total", &doomed_labels), 1);
     assert_eq!(recorder.counter("jobs_retried_total", &doomed_labels), 0);
+
+    // every way of storing a job counts it under its kind
+    client
+        .enqueue_many(vec![flaky::with(), doomed::with(), doomed::with()])
+        .await
+        .unwrap();
+    Batch::new()
+        .job(flaky::with())
+        .on_success(doomed::with())
+        .enqueue(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.counter("jobs_enqueued_total", &[("kind", "flaky")]),
+        3
+    );
+    assert_eq!(
+        recorder.counter("jobs_enqueued_total", &[("kind", "doomed")]),
+        4
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use metrics::{Counter, counter};
+use metrics::{Counter, Key, Label, Level, Metadata, counter};
 
 /// The names of the counters and gauges the worker and client record
 /// through the `metrics` facade.
@@ -50,4 +50,24 @@ impl JobCounters {
             dead: make(names::DEAD),
         }
     }
+}
+
+/// The `kind` label of a kind's counters, made at compile time.
+pub const fn kind_label(kind: &'static str) -> Label {
+    Label::from_static_parts("kind", kind)
+}
+
+/// The key of a kind's `jobs_enqueued_total` counter, `labels` being its
+/// [`kind_label`]: what `#[job]` stores in the kind's definition.
+pub const fn enqueued_metric_key(labels: &'static [Label]) -> Key {
+    Key::from_static_parts(names::ENQUEUED, labels)
+}
+
+/// Counts `jobs` enqueued jobs under a key made beforehand, with what
+/// `counter!` would register: the recorder installed now (a local one
+/// first), so one installed after the client was made still sees them.
+pub(crate) fn count_enqueued(key: &Key, jobs: u64) {
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(jobs);
 }

@@ -151,6 +151,10 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
         pub const fn definition() -> &'static ::jobs_core::__private::JobDefinition {
             #run
             #upgrade_fn
+            static ENQUEUED_LABELS: [::jobs_core::__private::MetricLabel; 1] =
+                [::jobs_core::__private::kind_label(#kind)];
+            static ENQUEUED_METRIC: ::jobs_core::__private::MetricKey =
+                ::jobs_core::__private::enqueued_metric_key(&ENQUEUED_LABELS);
             static DEFINITION: ::jobs_core::__private::JobDefinition =
                 ::jobs_core::__private::JobDefinition {
                     name: #kind,
@@ -166,6 +170,7 @@ fn definition(model: &Model<'_>, ident: &Ident, kind: &str, fn_name: &str) -> To
                     concurrency: #concurrency,
                     rate_limit: #rate_limit,
                     run: __run,
+                    enqueued_metric: &ENQUEUED_METRIC,
                 };
             &DEFINITION
         }

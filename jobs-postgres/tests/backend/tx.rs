@@ -7,6 +7,11 @@ fn no_op(_: jobs_core::__private::Invocation) -> jobs_core::__private::JobFuture
     Box::pin(async { Ok(()) })
 }
 
+use jobs_core::__private::{MetricKey, MetricLabel, enqueued_metric_key, kind_label};
+
+static WELCOME_LABELS: [MetricLabel; 1] = [kind_label("welcome")];
+static WELCOME_METRIC: MetricKey = enqueued_metric_key(&WELCOME_LABELS);
+
 static WELCOME: JobDefinition = JobDefinition {
     name: "welcome",
     location: "backend tests",
@@ -21,7 +26,11 @@ static WELCOME: JobDefinition = JobDefinition {
     concurrency: None,
     rate_limit: None,
     run: no_op,
+    enqueued_metric: &WELCOME_METRIC,
 };
+
+static UNIQUE_LABELS: [MetricLabel; 1] = [kind_label("unique_welcome")];
+static UNIQUE_METRIC: MetricKey = enqueued_metric_key(&UNIQUE_LABELS);
 
 pub(crate) static UNIQUE: JobDefinition = JobDefinition {
     name: "unique_welcome",
@@ -37,6 +46,7 @@ pub(crate) static UNIQUE: JobDefinition = JobDefinition {
     concurrency: None,
     rate_limit: None,
     run: no_op,
+    enqueued_metric: &UNIQUE_METRIC,
 };
 
 #[tokio::test]
