@@ -18,18 +18,15 @@ pub(crate) struct Names {
     ids: foldhash::HashMap<Arc<str>, NameId>,
     names: Vec<Arc<str>>,
     /// The name interned last: batches mostly repeat one kind and queue,
-    /// and comparing is cheaper than hashing.
+    /// and a fetch mostly asks for the names just stored, so comparing
+    /// with it first saves hashing.
     last: NameId,
 }
 
 impl Names {
     /// The number of `name`, adding it if it is new.
     pub(crate) fn intern(&mut self, name: &str) -> NameId {
-        if self
-            .names
-            .get(self.last as usize)
-            .is_some_and(|last| **last == *name)
-        {
+        if self.is_last(name) {
             return self.last;
         }
         if let Some(&id) = self.ids.get(name) {
@@ -48,7 +45,17 @@ impl Names {
 
     /// The number of `name`, if it was ever interned.
     pub(crate) fn get(&self, name: &str) -> Option<NameId> {
+        if self.is_last(name) {
+            return Some(self.last);
+        }
         self.ids.get(name).copied()
+    }
+
+    /// Whether `name` is the name interned last.
+    fn is_last(&self, name: &str) -> bool {
+        self.names
+            .get(self.last as usize)
+            .is_some_and(|last| **last == *name)
     }
 
     /// The name with number `id`.
@@ -77,8 +84,11 @@ mod tests {
         let b = names.intern("critical");
         assert_ne!(a, b);
         assert_eq!(names.intern("default"), a);
+        // the last interned name, then one only the table knows
+        assert_eq!(names.get("default"), Some(a));
         assert_eq!(names.get("critical"), Some(b));
         assert_eq!(names.get("unknown"), None);
+        assert_eq!(Names::default().get("default"), None);
         assert_eq!(&**names.name(b), "critical");
         assert_eq!(names.len(), 2);
     }
