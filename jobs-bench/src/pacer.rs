@@ -4,9 +4,10 @@
 //! A dedicated thread keeps the pace with the operating system's precise
 //! sleep (tokio's timer counts whole milliseconds) and hands each job to
 //! the runtime as its own task, so a slow enqueue delays only its own job,
-//! never the next send: the offered load stays constant. Each task stamps
-//! the time just before it calls `enqueue` and when the call returned; the
-//! job stamps when its body starts, on the same monotonic clock.
+//! never the next send: the offered load stays constant. Each task reads
+//! the clock just before it calls `enqueue` and when the call returned
+//! (and stores both after the call); the job stamps when its body starts,
+//! on the same monotonic clock. A job whose enqueue failed has no stamps.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,9 +42,15 @@ pub(crate) fn run(
             let stamps = Arc::clone(&stamps);
             tasks.push(handle.spawn(async move {
                 let seq = seq as u64;
-                Stamps::set(&stamps.sent, seq, stamps.now());
+                // the clock is read here and converted after the call, so
+                // the conversion is not counted as part of the enqueue
+                let sent = Instant::now();
                 match probe::enqueue(&client, seq).await {
-                    Ok(_) => Stamps::set(&stamps.stored, seq, stamps.now()),
+                    Ok(_) => {
+                        let stored = Instant::now();
+                        Stamps::set(&stamps.sent, seq, stamps.at(sent));
+                        Stamps::set(&stamps.stored, seq, stamps.at(stored));
+                    }
                     Err(error) => eprintln!("enqueue failed: {error}"),
                 }
             }));
