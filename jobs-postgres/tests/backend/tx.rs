@@ -2,12 +2,11 @@
 //! only if it commits, and wakes workers at commit.
 
 use super::*;
+use jobs_core::__private::{MetricKey, MetricLabel, enqueued_metric_key, kind_label};
 
 fn no_op(_: jobs_core::__private::Invocation) -> jobs_core::__private::JobFuture {
     Box::pin(async { Ok(()) })
 }
-
-use jobs_core::__private::{MetricKey, MetricLabel, enqueued_metric_key, kind_label};
 
 static WELCOME_LABELS: [MetricLabel; 1] = [kind_label("welcome")];
 static WELCOME_METRIC: MetricKey = enqueued_metric_key(&WELCOME_LABELS);
